@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // something failed, after doing what could be done
+	exitUsage   = 2 // the command line was wrong
+	exitChanged = 3 // plan: the answers would change
+)
+
+// exitError carries an exit code and a message already worded for people.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// failed reports that the command did what it could but something failed;
+// the details were printed already.
+var errFailed = &exitError{code: exitFailed, err: errors.New("")}
+
+// run is the whole program: it returns the exit code instead of exiting,
+// so tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if msg := ee.err.Error(); msg != "" {
+			fmt.Fprintf(stderr, "duws: error: %s\n", msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "duws: error: %v\n", err)
+	return exitFailed
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:      "duws",
+		Usage:     "device update web service for Lync Phone Edition phones",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// The library must never exit the process itself: run decides.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageErrorf("%v", err)
+		},
+		HideHelpCommand: true,
+		Commands: []*cli.Command{
+			cabCommand(),
+		},
+	}
+	return app
+}
