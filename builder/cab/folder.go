@@ -167,6 +167,9 @@ func (fr *folderReader) next() error {
 			if fr.blk == s.nblocks && fr.seg+1 < len(fr.f.segments) && have <= maxInput {
 				continue
 			}
+			if fr.blk == s.nblocks && fr.seg+1 == len(fr.f.segments) && fr.f.missing != nil {
+				return fmt.Errorf("cab: folder %d: %w", fr.f.index, fr.f.missing)
+			}
 			return fr.errf(ErrFormat, "block declares no data")
 		}
 		if cbUncomp > maxFrame {
