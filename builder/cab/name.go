@@ -21,7 +21,7 @@ var windowsDevices = map[string]bool{
 // character.
 func ValidName(name string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("cab: file %q: %s: %w", name, why, ErrInsecurePath)
+		return fmt.Errorf("%w: %s: %q", ErrInsecurePath, why, name)
 	}
 	if name == "" {
 		return bad("empty name")

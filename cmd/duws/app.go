@@ -69,5 +69,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			cabCommand(),
 		},
 	}
+	// Every command reports a usage error with exit code 2.
+	var setUsage func([]*cli.Command)
+	setUsage = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			c.OnUsageError = app.OnUsageError
+			setUsage(c.Subcommands)
+		}
+	}
+	setUsage(app.Commands)
 	return app
 }
