@@ -1,0 +1,321 @@
+// Package policy reads, checks and edits policy.yaml, the approval policy of
+// a duws site: one rule per device update (which version is approved, which
+// is pending for test devices, which is kept to restore) and the test
+// devices that receive pending versions.
+//
+// # File format
+//
+// The keys of policy.yaml are documented on the fields of [Policy],
+// [Service], [Network], [Rule] and [TestDevice]; testdata/full.yaml is a
+// complete, commented example.
+//
+// # Promises
+//
+// [Parse] is strict and complete: unknown keys, wrong types, missing or
+// duplicate keys, duplicate rules and test devices, and malformed versions,
+// identities, GUIDs, MAC addresses, serial numbers, CIDRs and URLs are all
+// errors, and every one of them is reported in a single [*Errors], each
+// located as FILE:LINE:COL: PATH: MESSAGE. A [*Policy] returned without
+// error satisfies every check, so the site builder need not repeat them;
+// whether the referenced versions exist in imported packages is checked
+// separately by [Policy.CheckVersions].
+//
+// [Doc] changes the file the way an administrator would with an editor:
+// lines an operation does not touch are kept byte for byte, with their
+// comments, indentation and quoting. Every edit is verified by parsing the
+// result and comparing it with the intended policy; if a layout is too
+// unusual to edit line by line (flow style, multi-line values in the
+// wrong place), the document is re-encoded from its node tree instead,
+// which keeps comments but normalises indentation. An edit that cannot be
+// verified either way is refused and leaves the Doc unchanged. [WriteFile]
+// replaces the file atomically.
+//
+// # Limits
+//
+// A policy is one YAML document of at most 16 MiB of UTF-8. Anchors,
+// aliases and non-standard tags are rejected: a policy is meant to be read
+// by people, line by line.
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Policy is a parsed policy.yaml.
+type Policy struct {
+	// Packages (key packages) is the directory holding the imported
+	// package cabinets. A relative path is relative to the directory of
+	// the policy file. Optional; defaults to "packages".
+	Packages string
+
+	// Service (key service) says where devices reach the service.
+	Service Service
+
+	// Network (key network) says which clients are inside the firewall.
+	Network Network
+
+	// TopologySites (key topology_sites) lists the Lync topology sites
+	// that test devices can be scoped to. These are sites of the Lync
+	// deployment, unrelated to the static site the builder writes. Names
+	// are unique (ignoring case) and "global" is reserved.
+	TopologySites []string
+
+	// Rules (key rules) holds one rule per device update, in file order.
+	Rules []Rule
+
+	// TestDevices (key test_devices) lists the devices that receive
+	// pending versions, in file order.
+	TestDevices []TestDevice
+
+	file string // name used in errors from CheckVersions
+}
+
+// Service holds the base URLs of the service (key service). Both are
+// optional for this package; the site builder decides whether it needs
+// them. A base URL has scheme https or http, a host, optionally a port
+// and a path, and no user information, query or fragment. It is kept as
+// written.
+type Service struct {
+	// InternalURL (key internal_url) is the base URL devices use inside
+	// the firewall, such as https://ucupdates-r2.contoso.com.
+	InternalURL string
+
+	// ExternalURL (key external_url) is the base URL devices use from
+	// outside, such as https://ucupdates-r2.contoso.com:4443.
+	ExternalURL string
+}
+
+// Network says how the responder tells inside from outside (key network).
+// Prefixes are written as address/length, IPv4 or IPv6, without host bits
+// set (10.0.0.0/8, not 10.1.2.3/8).
+type Network struct {
+	// Inside (key inside) lists the networks counted as inside the
+	// firewall.
+	Inside []netip.Prefix
+
+	// TrustedProxies (key trusted_proxies) lists the peers whose
+	// X-Forwarded-For header is believed.
+	TrustedProxies []netip.Prefix
+}
+
+// A Rule is one device update and the versions chosen for it (an item of
+// key rules). A rule is unique by ID and by Identity plus UpdateType (both
+// compared ignoring case).
+type Rule struct {
+	// ID (key id, required) is the rule's GUID, taken from the package,
+	// in canonical lower-case 8-4-4-4-12 form.
+	ID string
+
+	// Identity (key identity, required) is the kind of device, written
+	// DeviceType/Brand/Model/Revision/Locale.
+	Identity Identity
+
+	// UpdateType (key update_type, required) is the kind of update, such
+	// as CPE. It obeys the same rules as an identity component.
+	UpdateType string
+
+	// Approved (key approved) is the version every device is sent, or nil.
+	Approved *Version
+
+	// Pending (key pending) is the version test devices are sent instead,
+	// or nil. It is never equal to Approved.
+	Pending *Version
+
+	// Restore (key restore) is the version a restore makes approved
+	// again, or nil.
+	Restore *Version
+
+	// AllowDowngrade (key allow_downgrade) records that sending this
+	// update to devices running a newer version is intended. The site
+	// builder gives it meaning; this package only carries it.
+	AllowDowngrade bool
+
+	// Note (key note) is free text for administrators.
+	Note string
+
+	pos rulePos
+}
+
+// String returns the identity and update type of r, as in
+// "UCPhone/Polycom/CX600/A/ENU CPE", the name used in messages.
+func (r Rule) String() string {
+	return r.Identity.String() + " " + r.UpdateType
+}
+
+// pos is a position in the policy file, counted from 1.
+type pos struct{ line, col int }
+
+// rulePos remembers where a rule's values were, for errors found after
+// parsing (see Policy.CheckVersions).
+type rulePos struct {
+	approved, pending, restore pos
+}
+
+// A TestDevice receives the pending version of every rule that has one
+// (an item of key test_devices).
+type TestDevice struct {
+	// Name (key name, required) identifies the device in the policy;
+	// unique, ignoring case.
+	Name string
+
+	// MAC (key mac) is the device's MAC address, normalised by
+	// [NormalizeMAC]. Exactly one of mac and serial is given.
+	MAC string
+
+	// Serial (key serial) is the device's serial number, normalised by
+	// [NormalizeSerial].
+	Serial string
+
+	// Scope (key scope) is "global" (the default) or the name of one of
+	// the topology sites, where the device takes part in testing.
+	Scope string
+}
+
+// ScopeGlobal is the scope of a test device that tests everywhere.
+const ScopeGlobal = "global"
+
+// DefaultPackages is the packages directory of a policy that names none.
+const DefaultPackages = "packages"
+
+// An Identity names a kind of device, as the path
+// DeviceType/Brand/Model/Revision/Locale, for example
+// UCPhone/Polycom/CX600/A/ENU. The components name folders of the store,
+// so none is empty, "." or contains "/", "\", "..", control characters or
+// surrounding spaces.
+type Identity struct {
+	DeviceType string
+	Brand      string
+	Model      string
+	Revision   string
+	Locale     string
+}
+
+// String returns the identity in the form ParseIdentity accepts.
+func (id Identity) String() string {
+	return strings.Join(id.parts(), "/")
+}
+
+func (id Identity) parts() []string {
+	return []string{id.DeviceType, id.Brand, id.Model, id.Revision, id.Locale}
+}
+
+// identityField names component i of an identity in messages.
+func identityField(i int) string {
+	return [...]string{"DeviceType", "Brand", "Model", "Revision", "Locale"}[i]
+}
+
+// ParseIdentity parses DeviceType/Brand/Model/Revision/Locale.
+func ParseIdentity(s string) (Identity, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 5 {
+		return Identity{}, fmt.Errorf("malformed identity %q: want DeviceType/Brand/Model/Revision/Locale", s)
+	}
+	for i, p := range parts {
+		if problem := componentProblem(p); problem != "" {
+			return Identity{}, fmt.Errorf("malformed identity %q: %s %s", s, identityField(i), problem)
+		}
+	}
+	return Identity{parts[0], parts[1], parts[2], parts[3], parts[4]}, nil
+}
+
+// Check reports the first problem with id's components, if any. Identities
+// built by hand (rather than parsed) should be checked before use.
+func (id Identity) Check() error {
+	for i, p := range id.parts() {
+		if problem := componentProblem(p); problem != "" {
+			return fmt.Errorf("malformed identity %q: %s %s", id.String(), identityField(i), problem)
+		}
+	}
+	return nil
+}
+
+// componentProblem says what is wrong with one identity component or update
+// type, or returns "".
+func componentProblem(s string) string {
+	switch {
+	case s == "":
+		return "is empty"
+	case s == ".":
+		return `is "."`
+	case strings.Contains(s, ".."):
+		return `contains ".."`
+	case strings.ContainsAny(s, `/\`):
+		return `contains "/" or "\"`
+	case strings.TrimSpace(s) != s:
+		return "has surrounding spaces"
+	case hasControl(s):
+		return "contains a control character"
+	}
+	return ""
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return true
+		}
+	}
+	return false
+}
+
+// CanonicalID checks a rule GUID and returns its canonical form: 32 hex
+// digits grouped 8-4-4-4-12 by hyphens, lower case. It accepts upper-case
+// digits and surrounding braces, as packages may write them.
+func CanonicalID(s string) (string, error) {
+	t := s
+	if len(t) == 38 && t[0] == '{' && t[37] == '}' {
+		t = t[1:37]
+	}
+	if len(t) != 36 {
+		return "", fmt.Errorf("malformed rule id %q: want a GUID like 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b", s)
+	}
+	out := make([]byte, len(t))
+	for i := range len(t) {
+		c := t[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return "", fmt.Errorf("malformed rule id %q: want a GUID like 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b", s)
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f':
+		case 'A' <= c && c <= 'F':
+			c += 'a' - 'A'
+		default:
+			return "", fmt.Errorf("malformed rule id %q: want a GUID like 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b", s)
+		}
+		out[i] = c
+	}
+	return string(out), nil
+}
+
+// CheckVersions checks that every version a rule refers to (approved,
+// pending or restore) is provided by an imported package, as reported by
+// available for the rule. Problems are reported like those of [Parse], at
+// the position of the version in the parsed file.
+func (p *Policy) CheckVersions(available func(ruleID string, identity Identity, updateType string) []Version) error {
+	var errs []Error
+	for i, r := range p.Rules {
+		have := available(r.ID, r.Identity, r.UpdateType)
+		check := func(key string, v *Version, at pos) {
+			if v == nil {
+				return
+			}
+			for _, w := range have {
+				if w == *v {
+					return
+				}
+			}
+			errs = append(errs, Error{
+				File: p.file, Line: max(at.line, 1), Col: max(at.col, 1),
+				Path: fmt.Sprintf("rules[%d].%s", i, key),
+				Msg:  fmt.Sprintf("version %s of %q is in no imported package", v, r.String()),
+			})
+		}
+		check("approved", r.Approved, r.pos.approved)
+		check("pending", r.Pending, r.pos.pending)
+		check("restore", r.Restore, r.pos.restore)
+	}
+	return sorted(errs)
+}
