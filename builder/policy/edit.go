@@ -380,8 +380,10 @@ func (d *Doc) Remove(id string) (string, error) {
 
 // ImportVersion records that an imported package provides version v of
 // rule id. A new rule is appended to the rules with v pending. For an
-// existing rule, v becomes pending unless it is already approved or
-// pending. It is an error if the rule exists with another identity or
+// existing rule, v becomes pending unless it is already approved, pending
+// or the restore version, or is older than the approved or pending
+// version: importing an old package again never moves a rule backwards
+// (roll-backs are what Restore is for). It is an error if the rule exists with another identity or
 // update type, or another rule already has this identity and update type.
 func (d *Doc) ImportVersion(id string, identity Identity, updateType string, v Version) (changed bool, desc string, err error) {
 	canon, err := CanonicalID(id)
@@ -408,6 +410,12 @@ func (d *Doc) ImportVersion(id string, identity Identity, updateType string, v V
 			return false, fmt.Sprintf("%s: %s already approved", r, v), nil
 		case r.Pending != nil && *r.Pending == v:
 			return false, fmt.Sprintf("%s: %s already pending", r, v), nil
+		case r.Restore != nil && *r.Restore == v:
+			return false, fmt.Sprintf("%s: %s already kept as the restore version", r, v), nil
+		case r.Pending != nil && v.Compare(*r.Pending) < 0:
+			return false, fmt.Sprintf("%s: %s is older than the pending %s, so it was not made pending", r, v, r.Pending), nil
+		case r.Approved != nil && v.Compare(*r.Approved) < 0:
+			return false, fmt.Sprintf("%s: %s is older than the approved %s, so it was not made pending", r, v, r.Approved), nil
 		}
 		n := r
 		n.Pending = &v

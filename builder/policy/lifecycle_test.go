@@ -32,8 +32,13 @@ func TestLifecycle(t *testing.T) {
 		{"import 1.0.0.1, import 1.0.0.1", "", "1.0.0.1", ""},
 		// A newer import replaces what was pending.
 		{"import 1.0.0.1, import 1.0.0.3", "", "1.0.0.3", ""},
-		// An older version can be pending too: that is a roll-back test.
-		{"import 1.0.0.2, approve, import 1.0.0.1", "1.0.0.2", "1.0.0.1", ""},
+		// An older version than the approved one is not made pending:
+		// roll-backs go through restore.
+		{"import 1.0.0.2, approve, import 1.0.0.1", "1.0.0.2", "", ""},
+		// An older version never replaces a newer pending one.
+		{"import 1.0.0.3, import 1.0.0.2", "", "1.0.0.3", ""},
+		// Importing the restore version again changes nothing.
+		{"import 1.0.0.1, approve, import 1.0.0.2, approve, import 1.0.0.1", "1.0.0.2", "", "1.0.0.1"},
 		// Three approvals keep only the last approved version as restore.
 		{"import 1.0.0.1, approve, import 1.0.0.2, approve, import 1.0.0.3, approve", "1.0.0.3", "", "1.0.0.2"},
 		// Restoring to the version that is pending drops pending.

@@ -125,8 +125,20 @@ func (p *problems) err() error {
 }
 
 // Read reads and checks the package in fsys; name is used in messages
-// (the cabinet's file name). Every file is read in full.
+// (the cabinet's file name). Every file is read in full and hashed.
 func Read(fsys fs.FS, name string) (*Package, error) {
+	return read(fsys, name, true)
+}
+
+// Scan is [Read] without reading the files' contents: sizes come from the
+// file headers and SHA256 is left empty, so only what updateInfo.xml says
+// of sizes is checked. It is for listing a package already checked by
+// Read, such as one in the store.
+func Scan(fsys fs.FS, name string) (*Package, error) {
+	return read(fsys, name, false)
+}
+
+func read(fsys fs.FS, name string, verify bool) (*Package, error) {
 	probs := &problems{pkg: name}
 	pkg := &Package{}
 	var info *info
@@ -167,7 +179,12 @@ func Read(fsys fs.FS, name string) (*Package, error) {
 				}
 				found[dir] = fu
 			}
-			f, err := hashFile(fsys, p)
+			var f File
+			if verify {
+				f, err = hashFile(fsys, p)
+			} else {
+				f, err = statFile(d, p)
+			}
 			if err != nil {
 				return err
 			}
@@ -309,7 +326,7 @@ func crossCheck(in *info, found map[string]*foundUpdate, probs *problems) []Upda
 			if lf.size >= 0 && lf.size != f.Size {
 				probs.add(path.Join(dir, f.Name), "size %d, %s says %d", f.Size, InfoName, lf.size)
 			}
-			if lf.sha256 != "" && lf.sha256 != f.SHA256 {
+			if lf.sha256 != "" && f.SHA256 != "" && lf.sha256 != f.SHA256 {
 				probs.add(path.Join(dir, f.Name), "SHA-256 %s, %s says %s", f.SHA256, InfoName, lf.sha256)
 			}
 		}
@@ -339,6 +356,14 @@ func hashFile(fsys fs.FS, name string) (File, error) {
 		return File{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return File{Name: path.Base(name), Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+func statFile(d fs.DirEntry, name string) (File, error) {
+	fi, err := d.Info()
+	if err != nil {
+		return File{}, err
+	}
+	return File{Name: path.Base(name), Size: fi.Size()}, nil
 }
 
 func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {

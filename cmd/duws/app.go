@@ -65,9 +65,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return usageErrorf("%v", err)
 		},
 		HideHelpCommand: true,
-		Commands: []*cli.Command{
-			cabCommand(),
-		},
+		Commands:        append(policyCommands(), cabCommand()),
 	}
 	// Every command reports a usage error with exit code 2.
 	var setUsage func([]*cli.Command)
@@ -80,3 +78,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	setUsage(app.Commands)
 	return app
 }
+
+// testContext is the context a re-executed test binary runs duws with.
+func testContext() context.Context { return context.Background() }

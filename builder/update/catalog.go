@@ -1,0 +1,98 @@
+package update
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/duws/duws/builder/cab"
+	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/store"
+)
+
+// Catalog lists the updates of every package in a store.
+type Catalog struct {
+	Packages []Stored // sorted by name
+}
+
+// Stored is a package in the store.
+type Stored struct {
+	Name string // store name, <sha256>.cab
+	*Package
+}
+
+// ScanStore lists the packages of s with [Scan]: names and updateInfo.xml
+// only, no file contents.
+func ScanStore(s *store.Store) (*Catalog, error) {
+	names, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalog{}
+	for _, name := range names {
+		r, err := cab.OpenReader(s.Path(name))
+		if err != nil {
+			return nil, err
+		}
+		pkg, err := Scan(r, s.Path(name))
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+		c.Packages = append(c.Packages, Stored{Name: name, Package: pkg})
+	}
+	return c, nil
+}
+
+// Matches reports whether u is an update of the rule: the same rule id,
+// or the same identity and update type (ignoring case).
+func Matches(u *Update, ruleID string, id policy.Identity, updateType string) bool {
+	return u.RuleID == ruleID || strings.EqualFold(u.Key(), id.String()+" "+updateType)
+}
+
+// Versions returns the versions the catalog provides for a rule.
+func (c *Catalog) Versions(ruleID string, id policy.Identity, updateType string) []policy.Version {
+	var out []policy.Version
+	for _, p := range c.Packages {
+		for i := range p.Updates {
+			if Matches(&p.Updates[i], ruleID, id, updateType) {
+				out = append(out, p.Updates[i].Version)
+			}
+		}
+	}
+	return out
+}
+
+// Find returns the package providing version v of a rule, and the update.
+func (c *Catalog) Find(r *policy.Rule, v policy.Version) (*Stored, *Update, error) {
+	for i := range c.Packages {
+		p := &c.Packages[i]
+		for j := range p.Updates {
+			u := &p.Updates[j]
+			if u.Version == v && Matches(u, r.ID, r.Identity, r.UpdateType) {
+				return p, u, nil
+			}
+		}
+	}
+	return nil, nil, fmt.Errorf("no package provides %s %s", r, v)
+}
+
+// Referenced returns the names of the packages that provide a version some
+// rule of p refers to (approved, pending or restore).
+func (c *Catalog) Referenced(p *policy.Policy) map[string]bool {
+	used := map[string]bool{}
+	for _, r := range p.Rules {
+		for _, v := range []*policy.Version{r.Approved, r.Pending, r.Restore} {
+			if v == nil {
+				continue
+			}
+			for _, sp := range c.Packages {
+				for i := range sp.Updates {
+					if u := &sp.Updates[i]; u.Version == *v && Matches(u, r.ID, r.Identity, r.UpdateType) {
+						used[sp.Name] = true
+					}
+				}
+			}
+		}
+	}
+	return used
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/store"
+)
+
+// TestMain lets tests run this test binary as the duws command, for tests
+// that need a real child process (to kill it, for instance).
+func TestMain(m *testing.M) {
+	if os.Getenv("DUWS_TEST_AS_MAIN") == "1" {
+		os.Exit(run(testContext(), os.Args, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// fleet copies the example vendor packages and a bare policy into a
+// temporary directory and returns the policy path.
+func fleet(t *testing.T) (dir, policyPath string) {
+	t.Helper()
+	dir = t.TempDir()
+	policyPath = filepath.Join(dir, "policy.yaml")
+	bare := "# test policy\npackages: packages\nservice:\n  internal_url: https://ucupdates-r2.contoso.com\n  external_url: https://ucupdates-r2.contoso.com:4443\ntopology_sites: [Dublin]\nrules: []\ntest_devices: []\n"
+	if err := os.WriteFile(policyPath, []byte(bare), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vendor := filepath.Join(dir, "vendor")
+	os.Mkdir(vendor, 0o755)
+	ents, err := os.ReadDir("../../examples/vendor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("../../examples/vendor", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(vendor, e.Name()), b, 0o644)
+	}
+	return dir, policyPath
+}
+
+func vendorFiles(t *testing.T, dir string) []string {
+	files, err := filepath.Glob(filepath.Join(dir, "vendor", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no vendor packages: %v", err)
+	}
+	return files
+}
+
+func TestImportAndLifecycle(t *testing.T) {
+	dir, pol := fleet(t)
+	cx600 := "UCPhone/Polycom/CX600/A/ENU"
+	steps := []struct {
+		args []string
+		code int
+		out  string // expected in stdout+stderr
+	}{
+		{[]string{"import", "--policy", pol, filepath.Join(dir, "vendor", "polycom-4.0.7577.4100.cab")}, 0, "added UCPhone/Polycom/CX600/A/ENU CPE"},
+		{[]string{"import", "--policy", pol, filepath.Join(dir, "vendor", "polycom-4.0.7577.4100.cab")}, 0, "policy.yaml unchanged"},
+		{[]string{"approve", "--policy", pol, "--dry-run", cx600}, 0, "dry run"},
+		{[]string{"approve", "--policy", pol, cx600}, 0, "approved UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4100"},
+		{[]string{"approve", "--policy", pol, cx600}, 1, "nothing pending"},
+		{[]string{"import", "--policy", pol, filepath.Join(dir, "vendor", "polycom-4.0.7577.4363.cab")}, 0, "pending 4.0.7577.4363"},
+		{[]string{"approve", "--policy", pol, cx600}, 0, "kept as restore"},
+		{[]string{"import", "--policy", pol, filepath.Join(dir, "vendor", "polycom-4.0.7577.4398.cab")}, 0, "4.0.7577.4398"},
+		{[]string{"reset", "--policy", pol, cx600}, 0, "4.0.7577.4398"},
+		{[]string{"restore", "--policy", pol, cx600}, 0, "4.0.7577.4100"},
+		{[]string{"restore", "--policy", pol, cx600}, 1, "no restore version"},
+		{[]string{"test-device", "add", "--policy", pol, "--name", "lab", "--mac", "00:04:f2:aa:bb:cc"}, 0, "added test device"},
+		{[]string{"test-device", "add", "--policy", pol, "--name", "lab2", "--mac", "00:04:f2:aa:bb"}, 1, "MAC"},
+		{[]string{"test-device", "add", "--policy", pol, "--name", "x", "--serial", "S1", "--site", "Nowhere"}, 1, "Nowhere"},
+		{[]string{"test-device", "add", "--policy", pol, "--name", "lab3"}, 2, "one of --mac and --serial"},
+		{[]string{"test-device", "list", "--policy", pol}, 0, "0004f2aabbcc"},
+		{[]string{"test-device", "remove", "--policy", pol, "lab"}, 0, "lab"},
+		{[]string{"clean", "--policy", pol, "--dry-run"}, 0, "nothing to clean"},
+		{[]string{"remove", "--policy", pol, "UCPhone/Polycom/CX[37]*/*/*"}, 0, "removed"},
+		{[]string{"clean", "--policy", pol, "--dry-run"}, 0, "would delete"},
+		{[]string{"clean", "--policy", pol}, 0, "deleted"},
+		{[]string{"check", "--policy", pol}, 0, "ok"},
+		{[]string{"rules", "--policy", pol}, 0, "4.0.7577.4100"},
+		{[]string{"rules", "--policy", pol, "--json"}, 0, `"approved": "4.0.7577.4100"`},
+		{[]string{"remove", "--policy", pol, "3757926b"}, 0, "removed"},
+		{[]string{"rules", "--policy", pol}, 0, "ID"},
+		{[]string{"approve", "--policy", pol, "ffff"}, 1, "ffff"},
+		{[]string{"approve", "--policy", pol}, 2, "no rule selected"},
+	}
+	for i, s := range steps {
+		code, out, errs := runCLI(t, s.args...)
+		if code != s.code || !strings.Contains(out+errs, s.out) {
+			t.Fatalf("step %d %v: exit %d, want %d with %q\n%s%s", i, s.args, code, s.code, s.out, out, errs)
+		}
+	}
+}
+
+func TestImportRefusesBadPackageAndWritesNothing(t *testing.T) {
+	dir, pol := fleet(t)
+	before, _ := os.ReadFile(pol)
+	bad := filepath.Join(dir, "bad.cab")
+	good := filepath.Join(dir, "vendor", "hp-4.0.7577.4366.cab")
+	b, _ := os.ReadFile(good)
+	b[len(b)-3] ^= 0xff // break a checksum
+	os.WriteFile(bad, b, 0o644)
+	code, out, errs := runCLI(t, "import", "--policy", pol, good, bad)
+	if code != 1 || !strings.Contains(errs, "bad.cab") || !strings.Contains(errs, "nothing imported") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	after, _ := os.ReadFile(pol)
+	if string(before) != string(after) {
+		t.Error("policy changed by a failed import")
+	}
+	if names, _ := (&store.Store{Dir: filepath.Join(dir, "packages")}).List(); len(names) != 0 {
+		t.Errorf("store holds %v after a failed import", names)
+	}
+}
+
+func TestBrokenPolicyListsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte("packages: p\nrules:\n  - id: nope\n    identity: a/b\n    update_type: CPE\n    aproved: 1.2.3.4\n"), 0o644)
+	code, _, errs := runCLI(t, "check", "--policy", pol)
+	for _, want := range []string{"policy.yaml:3:", "policy.yaml:4:", "policy.yaml:6:"} {
+		if code != 1 || !strings.Contains(errs, want) {
+			t.Errorf("exit %d, stderr lacks %q:\n%s", code, want, errs)
+		}
+	}
+}
+
+// TestImportInterrupted kills a child duws import at many points; each
+// time the policy must parse, every package it refers to must be complete,
+// and running the import again must finish the job.
+func TestImportInterrupted(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The result of an uninterrupted import, to compare with.
+	refDir, refPol := fleet(t)
+	if code, out, errs := runCLI(t, append([]string{"import", "--policy", refPol}, vendorFiles(t, refDir)...)...); code != 0 {
+		t.Fatalf("reference import: %s%s", out, errs)
+	}
+	want, _ := os.ReadFile(refPol)
+
+	killed := 0
+	for delay := time.Duration(0); delay < 400*time.Millisecond; delay += delay/4 + 500*time.Microsecond {
+		dir, pol := fleet(t)
+		args := append([]string{"duws", "import", "--policy", pol}, vendorFiles(t, dir)...)
+		cmd := exec.Command(exe, args[1:]...)
+		cmd.Env = append(os.Environ(), "DUWS_TEST_AS_MAIN=1")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && !ee.Exited() {
+			killed++
+		}
+		// The policy parses and refers only to complete packages.
+		if _, err := policy.Load(pol); err != nil {
+			t.Fatalf("after kill at %v: policy: %v", delay, err)
+		}
+		st := &store.Store{Dir: filepath.Join(dir, "packages")}
+		names, _ := st.List()
+		for _, n := range names {
+			if err := st.Verify(n); err != nil {
+				t.Fatalf("after kill at %v: %v", delay, err)
+			}
+		}
+		if code, out, errs := runCLI(t, "check", "--policy", pol); code != 0 {
+			t.Fatalf("after kill at %v: check: %s%s", delay, out, errs)
+		}
+		// Running the import again finishes the job.
+		if code, out, errs := runCLI(t, append([]string{"import", "--policy", pol}, vendorFiles(t, dir)...)...); code != 0 {
+			t.Fatalf("after kill at %v: re-import: %s%s", delay, out, errs)
+		}
+		got, _ := os.ReadFile(pol)
+		if string(got) != string(want) {
+			t.Fatalf("after kill at %v and a re-import, the policy differs:\n%s\nwant:\n%s", delay, got, want)
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no import was interrupted: the test proves nothing")
+	}
+	t.Logf("%d imports killed part-way", killed)
+}
