@@ -1,6 +1,10 @@
 package cab
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/duws/duws/builder/cab/internal/quantum"
+)
 
 // newDecoder returns the decoder for a folder's typeCompress value.
 func newDecoder(comp uint16) (frameDecoder, error) {
@@ -9,6 +13,13 @@ func newDecoder(comp uint16) (frameDecoder, error) {
 		return nopDecoder{}, nil
 	case MSZIP:
 		return newMSZIPDecoder(), nil
+	case Quantum:
+		// Bits 4..7 hold the level (1 to 7), bits 8..12 the window size.
+		d, err := quantum.NewDecoder(int(comp>>8) & 0x1f)
+		if err != nil {
+			return nil, fmt.Errorf("method %s (%#04x): %w: %w", Quantum, comp, err, ErrAlgorithm)
+		}
+		return d, nil
 	}
 	return nil, fmt.Errorf("method %s (%#04x): %w", Method(comp&0xf), comp, ErrAlgorithm)
 }
@@ -22,5 +33,5 @@ func (nopDecoder) Reset()                            {}
 // Whether the LZX and Quantum decoders are wired in.
 const (
 	decodesLZX     = false
-	decodesQuantum = false
+	decodesQuantum = true
 )
