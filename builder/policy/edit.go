@@ -323,8 +323,26 @@ func (d *Doc) Reset(id string) (string, error) {
 	}
 	n := r
 	n.Pending = nil
-	note, err := d.apply([]edit{deleteVersion(i, "pending")}, d.withRule(i, n))
-	return fmt.Sprintf("reset %s: dropped pending %s", r, r.Pending) + note, err
+	edits := []edit{deleteVersion(i, "pending")}
+	desc := fmt.Sprintf("reset %s: dropped pending %s", r, r.Pending)
+	if r.Approved != nil && r.Pending.Compare(*r.Approved) > 0 {
+		edits, desc = allowDowngrade(i, &n, edits, desc, "test devices on "+r.Pending.String()+" go back to "+r.Approved.String())
+	}
+	note, err := d.apply(edits, d.withRule(i, n))
+	return desc + note, err
+}
+
+// allowDowngrade adds the edit that sets allow_downgrade on rule i, unless
+// n already allows it. Reset and Restore set it: sending devices back to
+// an older version is what they are for, and the site builder sends
+// devices an older version only where a rule allows it.
+func allowDowngrade(i int, n *Rule, edits []edit, desc, why string) ([]edit, string) {
+	if n.AllowDowngrade {
+		return edits, desc + "; " + why
+	}
+	n.AllowDowngrade = true
+	edits = append(edits, edit{kind: setField, list: "rules", index: i, key: "allow_downgrade", value: "true", plain: true})
+	return edits, desc + "; allow_downgrade set: " + why
 }
 
 // Restore rolls rule id back: the restore version becomes the approved
@@ -352,6 +370,9 @@ func (d *Doc) Restore(id string, force bool) (string, error) {
 			n.Pending = nil
 			edits = append(edits, deleteVersion(i, "pending"))
 			desc += "; dropped pending " + r.Pending.String() + ", now approved"
+		}
+		if r.Approved != nil && r.Restore.Compare(*r.Approved) < 0 {
+			edits, desc = allowDowngrade(i, &n, edits, desc, "devices on "+r.Approved.String()+" go back to "+r.Restore.String())
 		}
 	case r.Approved == nil:
 		return "", fmt.Errorf("rule %q: %w and nothing approved", r.String(), ErrNoRestore)

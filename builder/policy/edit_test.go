@@ -88,14 +88,14 @@ func TestEditGolden(t *testing.T) {
 		{
 			name: "full-reset", input: "full",
 			op:      func(d *Doc) (string, error) { return d.Reset(idCX600) },
-			desc:    "reset UCPhone/Polycom/CX600/A/ENU CPE: dropped pending 4.0.7577.4398",
-			changed: 1,
+			desc:    "reset UCPhone/Polycom/CX600/A/ENU CPE: dropped pending 4.0.7577.4398; allow_downgrade set: test devices on 4.0.7577.4398 go back to 4.0.7577.4363",
+			changed: 2,
 		},
 		{
 			name: "full-restore", input: "full",
 			op:      func(d *Doc) (string, error) { return d.Restore(idCX600, false) },
-			desc:    "restored UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363)",
-			changed: 3,
+			desc:    "restored UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363); allow_downgrade set: devices on 4.0.7577.4363 go back to 4.0.7577.4100",
+			changed: 4,
 		},
 		{
 			name: "full-restore-force", input: "full",
@@ -170,14 +170,14 @@ func TestEditGolden(t *testing.T) {
 		{
 			name: "odd-reset", input: "odd",
 			op:      func(d *Doc) (string, error) { return d.Reset(idCX600) },
-			desc:    "reset UCPhone/Polycom/CX600/A/ENU CPE: dropped pending 4.0.7577.4398",
-			changed: 3,
+			desc:    "reset UCPhone/Polycom/CX600/A/ENU CPE: dropped pending 4.0.7577.4398; allow_downgrade set: test devices on 4.0.7577.4398 go back to 4.0.7577.4363",
+			changed: 4,
 		},
 		{
 			name: "odd-restore", input: "odd",
 			op:      func(d *Doc) (string, error) { return d.Restore(idAastra, false) },
-			desc:    "restored UCPhone/Aastra/6725ip/Rev1/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363)",
-			changed: 3,
+			desc:    "restored UCPhone/Aastra/6725ip/Rev1/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363); allow_downgrade set: devices on 4.0.7577.4363 go back to 4.0.7577.4100",
+			changed: 5,
 		},
 		{
 			name: "odd-remove-first", input: "odd",

@@ -359,7 +359,7 @@ func (s *splicer) apply(e edit) error {
 	}
 	switch e.kind {
 	case setField:
-		return s.setField(item, bound, e.key, e.value, keyOrder(e.list))
+		return s.setField(item, bound, e.key, e.value, e.plain, keyOrder(e.list))
 	case deleteField:
 		return s.deleteField(item, bound, e.key)
 	}
@@ -430,7 +430,13 @@ func (s *splicer) entry(m *yaml.Node, bound int, key string) (k, v *yaml.Node, i
 	return nil, nil, -1, 0
 }
 
-func (s *splicer) setField(m *yaml.Node, bound int, key, value string, order []string) error {
+func (s *splicer) setField(m *yaml.Node, bound int, key, value string, plain bool, order []string) error {
+	format := func(style yaml.Style) string {
+		if plain {
+			return value
+		}
+		return formatScalar(value, style)
+	}
 	if k, v, _, _ := s.entry(m, bound, key); k != nil {
 		if v.Line != k.Line {
 			return fmt.Errorf("value of %q is not on its key's line", key)
@@ -440,7 +446,7 @@ func (s *splicer) setField(m *yaml.Node, bound int, key, value string, order []s
 			return fmt.Errorf("value of %q is not a one-line scalar", key)
 		}
 		c := s.t.content(v.Line)
-		repl := formatScalar(value, v.Style)
+		repl := format(v.Style)
 		if start > 0 && c[start-1] == ':' {
 			repl = " " + repl
 		}
@@ -454,7 +460,7 @@ func (s *splicer) setField(m *yaml.Node, bound int, key, value string, order []s
 	}
 	after := m.Content[2*at].Value
 	k, _, _, last := s.entry(m, bound, after)
-	line := strings.Repeat(" ", k.Column-1) + key + ": " + formatScalar(value, 0) + s.t.eol
+	line := strings.Repeat(" ", k.Column-1) + key + ": " + format(0) + s.t.eol
 	s.t.replace(last+1, last, line)
 	return nil
 }

@@ -31,6 +31,7 @@ type edit struct {
 	index  int    // item, for all but appendItem
 	key    string // for setField and deleteField
 	value  string // for setField
+	plain  bool   // for setField: value is a YAML boolean, written unquoted
 	fields []kv   // for appendItem, in order
 }
 
@@ -112,6 +113,14 @@ func encode(doc *yaml.Node) (out []byte, err error) {
 	return buf.Bytes(), nil
 }
 
+// valueNode is the node of a setField edit's value.
+func valueNode(e edit) *yaml.Node {
+	if e.plain {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: e.value}
+	}
+	return strNode(e.value)
+}
+
 func strNode(s string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
 }
@@ -168,13 +177,13 @@ func treeEdit(root *yaml.Node, e edit) error {
 		return fmt.Errorf("no key %q", e.key)
 	case at >= 0:
 		old := m.Content[at+1]
-		v := strNode(e.value)
+		v := valueNode(e)
 		v.Style = old.Style & (yaml.SingleQuotedStyle | yaml.DoubleQuotedStyle)
 		v.HeadComment, v.LineComment, v.FootComment = old.HeadComment, old.LineComment, old.FootComment
 		m.Content[at+1] = v
 	default:
 		insert := 2 * (insertAnchor(mappingKeys(m), e.key, keyOrder(e.list)) + 1)
-		m.Content = slices.Insert(m.Content, insert, strNode(e.key), strNode(e.value))
+		m.Content = slices.Insert(m.Content, insert, strNode(e.key), valueNode(e))
 	}
 	return nil
 }
