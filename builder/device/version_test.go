@@ -1,4 +1,4 @@
-package policy
+package device
 
 import (
 	"testing"
@@ -84,4 +84,12 @@ func TestVersionText(t *testing.T) {
 	if err := v.UnmarshalText([]byte("4.0")); err == nil {
 		t.Error("UnmarshalText(4.0) succeeded")
 	}
+}
+
+func ver(s string) *Version {
+	v, err := ParseVersion(s)
+	if err != nil {
+		panic(err)
+	}
+	return &v
 }
