@@ -83,6 +83,7 @@ func (u *Update) Key() string { return u.Identity.String() + " " + u.UpdateType 
 // File is one file of an update.
 type File struct {
 	Name   string // base name, such as CPE.nbt
+	Path   string // path in the package, which may differ in case from Dir
 	Size   int64
 	SHA256 string // lower-case hex
 }
@@ -355,7 +356,7 @@ func hashFile(fsys fs.FS, name string) (File, error) {
 	if err != nil {
 		return File{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return File{Name: path.Base(name), Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return File{Name: path.Base(name), Path: name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 func statFile(d fs.DirEntry, name string) (File, error) {
@@ -363,7 +364,7 @@ func statFile(d fs.DirEntry, name string) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
-	return File{Name: path.Base(name), Size: fi.Size()}, nil
+	return File{Name: path.Base(name), Path: name, Size: fi.Size()}, nil
 }
 
 func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {

@@ -64,8 +64,8 @@ func TestReadGood(t *testing.T) {
 			UpdateType: "CPE",
 			Version:    policy.Version{4, 0, 7577, 4363},
 			Files: []File{
-				{Name: "CPE.cat", Size: 7, SHA256: sum("catalog")},
-				{Name: "CPE.nbt", Size: 5, SHA256: sum("image")},
+				{Name: "CPE.cat", Path: cx600 + "/CPE.cat", Size: 7, SHA256: sum("catalog")},
+				{Name: "CPE.nbt", Path: cx600 + "/CPE.nbt", Size: 5, SHA256: sum("image")},
 			},
 		}},
 	}

@@ -1,0 +1,150 @@
+package build
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/site"
+)
+
+// ErrInvariant is wrapped by every broken build-time invariant: a plan
+// that breaks one is a bug, and nothing is written.
+var ErrInvariant = errors.New("build invariant broken")
+
+// parsedAnswer is an answer read back from its bytes, to check what the
+// responder will really send.
+type parsedAnswer struct {
+	Status  string `xml:"Status"`
+	Updates []struct {
+		UpdateType    string `xml:"UpdateType"`
+		Version       string `xml:"Version"`
+		InternalURL   string `xml:"InternalURL"`
+		ExternalURL   string `xml:"ExternalURL"`
+		SignatureFile string `xml:"SignatureFile"`
+		Files         []struct {
+			Name   string `xml:"Name"`
+			Size   int64  `xml:"Size"`
+			SHA256 string `xml:"SHA256"`
+		} `xml:"File"`
+	} `xml:"Update"`
+}
+
+// check verifies the plan's invariants:
+//   - every URL in an answer resolves to a file of the tree whose size and
+//     hash are those of the package file, and the answer's own figures
+//     agree;
+//   - no answer offers a file of another device identity or update type
+//     than the lookup it is reached from;
+//   - an answer offering an older version than the device reports is
+//     reached only where the rule allows a downgrade.
+func (p *Plan) check() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvariant}, args...)...))
+	}
+	answers := map[string]*parsedAnswer{}
+	parse := func(name string) *parsedAnswer {
+		if a, ok := answers[name]; ok {
+			return a
+		}
+		o, ok := p.Files[name]
+		if !ok || o.Data == nil {
+			bad("answer %s is not in the tree", name)
+			answers[name] = nil
+			return nil
+		}
+		var a parsedAnswer
+		if err := xml.Unmarshal(o.Data, &a); err != nil {
+			bad("answer %s does not parse: %v", name, err)
+			answers[name] = nil
+			return nil
+		}
+		if want := fmt.Sprintf("downloads=%d", len(a.Updates)); a.Status != want {
+			bad("answer %s: status %q with %d updates", name, a.Status, len(a.Updates))
+		}
+		for _, u := range a.Updates {
+			for i, base := range []string{p.Policy.Service.InternalURL, p.Policy.Service.ExternalURL} {
+				prefix := strings.TrimRight(base, "/") + "/" + []string{site.InternalFilesPrefix, site.ExternalFilesPrefix}[i] + "/"
+				link := []string{u.InternalURL, u.ExternalURL}[i]
+				rest, ok := strings.CutPrefix(link, prefix)
+				if !ok {
+					bad("answer %s: URL %q is not under %q", name, link, prefix)
+					continue
+				}
+				dir, err := url.PathUnescape(rest)
+				if err != nil {
+					bad("answer %s: URL %q: %v", name, link, err)
+					continue
+				}
+				for _, f := range u.Files {
+					tp := path.Join(site.FilesDir, dir, f.Name)
+					o, ok := p.Files[tp]
+					switch {
+					case !ok:
+						bad("answer %s: %s/%s is not in the tree", name, link, f.Name)
+					case o.Source == nil:
+						bad("answer %s: %s is not a package file", name, tp)
+					case o.SHA256 != f.SHA256 || o.Size != f.Size:
+						bad("answer %s: %s is %d bytes %s in the tree, the answer says %d bytes %s", name, tp, o.Size, o.SHA256, f.Size, f.SHA256)
+					}
+				}
+			}
+		}
+		answers[name] = &a
+		return &a
+	}
+	if parse(p.Manifest.NoUpdate) != nil && len(answers[p.Manifest.NoUpdate].Updates) != 0 {
+		bad("the no-update answer offers updates")
+	}
+	for _, lp := range p.Lookups {
+		r := lp.Rule
+		downgrade := r.AllowDowngrade || r.Restore != nil
+		for _, aud := range []site.Audience{site.Production, site.Test} {
+			t := lp.Lookup.For(aud)
+			offered := func(reported string, answer string) {
+				a := parse(answer)
+				if a == nil {
+					return
+				}
+				for _, u := range a.Updates {
+					dir, _ := url.PathUnescape(u.InternalURL)
+					segs := strings.Split(dir, "/")
+					if len(segs) < 7 || !strings.EqualFold(strings.Join(segs[len(segs)-7:len(segs)-2], "/"), lp.Lookup.Identity) ||
+						!strings.EqualFold(u.UpdateType, lp.Lookup.UpdateType) || !strings.EqualFold(segs[len(segs)-1], lp.Lookup.UpdateType) {
+						bad("%s (%s): answer %s offers %s, an update of another identity or type", lp.Path, aud, answer, dir)
+					}
+					if downgrade {
+						continue
+					}
+					ov, err := policy.ParseVersion(u.Version)
+					if err != nil {
+						bad("%s: answer %s: version %q: %v", lp.Path, answer, u.Version, err)
+						continue
+					}
+					if reported == "newer" {
+						bad("%s (%s): devices on versions newer than %s are offered %s, and rule %s allows no downgrade", lp.Path, aud, t.Target, ov, r.ID)
+						continue
+					}
+					if reported == "older" {
+						continue
+					}
+					rv, _ := policy.ParseVersion(reported)
+					if ov.Compare(rv) < 0 {
+						bad("%s (%s): devices on %s are offered the older %s, and rule %s allows no downgrade", lp.Path, aud, rv, ov, r.ID)
+					}
+				}
+			}
+			for v, answer := range t.Versions {
+				offered(v, answer)
+			}
+			offered("older", t.Older)
+			offered("newer", t.Newer)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,212 @@
+package build
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/duws/duws/builder/site"
+)
+
+// View is what every device is told, in words: the common ground on which
+// a plan and a published tree are compared.
+type View struct {
+	// Told maps identity+" "+update type, audience and reported version
+	// ("other older" and "other newer" for versions no package has) to
+	// what the device is told.
+	Told map[string]map[site.Audience]map[string]string
+}
+
+const (
+	otherOlder = "any other older version"
+	otherNewer = "any other newer version"
+)
+
+func newView() *View { return &View{Told: map[string]map[site.Audience]map[string]string{}} }
+
+func (v *View) add(l *site.Lookup, describe func(answer string) string) {
+	key := l.Identity + " " + l.UpdateType
+	v.Told[key] = map[site.Audience]map[string]string{}
+	for _, aud := range []site.Audience{site.Production, site.Test} {
+		t := l.For(aud)
+		m := map[string]string{}
+		for ver, a := range t.Versions {
+			m[ver] = describe(a)
+		}
+		m[otherOlder] = describe(t.Older)
+		m[otherNewer] = describe(t.Newer)
+		v.Told[key][aud] = m
+	}
+}
+
+// PlanView returns what a plan tells devices.
+func PlanView(p *Plan) *View {
+	v := newView()
+	for i := range p.Lookups {
+		v.add(&p.Lookups[i].Lookup, func(a string) string { return describeAnswer(p, a) })
+	}
+	return v
+}
+
+// TreeView returns what a published tree tells devices. dir is a tree or
+// a site directory; a site directory without a live tree gives an empty
+// view (everything is new).
+func TreeView(dir string) (*View, error) {
+	if _, err := os.Lstat(filepath.Join(dir, site.CurrentName)); err == nil {
+		dir = filepath.Join(dir, site.CurrentName)
+	} else if _, err := os.Stat(filepath.Join(dir, site.ManifestName)); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(dir); err == nil || errors.Is(err, fs.ErrNotExist) {
+			return newView(), nil
+		}
+	}
+	mb, err := os.ReadFile(filepath.Join(dir, site.ManifestName))
+	if err != nil {
+		return nil, err
+	}
+	var m site.Manifest
+	if err := json.Unmarshal(mb, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, site.ManifestName), err)
+	}
+	describe := func(a string) string {
+		if a == m.NoUpdate {
+			return "downloads=0 (nothing to do)"
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(a)))
+		if err != nil {
+			return "missing answer " + a
+		}
+		_, rest, _ := strings.Cut(string(b), "<Version>")
+		ver, _, _ := strings.Cut(rest, "</Version>")
+		return "update to " + ver
+	}
+	v := newView()
+	for _, f := range m.Files {
+		if !strings.HasPrefix(f.Path, site.LookupDir+"/") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			return nil, err
+		}
+		var l site.Lookup
+		if err := json.Unmarshal(b, &l); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		v.add(&l, describe)
+	}
+	return v, nil
+}
+
+// Change is one difference in what devices are told.
+type Change struct {
+	Rule     string        `json:"rule"` // identity and update type
+	Audience site.Audience `json:"audience"`
+	Reported string        `json:"reported"`
+	Before   string        `json:"before"`
+	After    string        `json:"after"`
+}
+
+// Diff lists what changes from before to after, sorted.
+func Diff(before, after *View) []Change {
+	var out []Change
+	keys := map[string]bool{}
+	for k := range before.Told {
+		keys[k] = true
+	}
+	for k := range after.Told {
+		keys[k] = true
+	}
+	for k := range keys {
+		for _, aud := range []site.Audience{site.Production, site.Test} {
+			b, a := before.Told[k][aud], after.Told[k][aud]
+			vers := map[string]bool{}
+			for v := range b {
+				vers[v] = true
+			}
+			for v := range a {
+				vers[v] = true
+			}
+			for v := range vers {
+				bs, as := b[v], a[v]
+				if bs == "" {
+					bs = "(not in the tree)"
+				}
+				if as == "" {
+					as = "(not in the tree)"
+				}
+				if bs != as {
+					out = append(out, Change{Rule: k, Audience: aud, Reported: v, Before: bs, After: as})
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(x, y Change) int {
+		if c := strings.Compare(x.Rule, y.Rule); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(x.Audience), string(y.Audience)); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Reported, y.Reported)
+	})
+	return out
+}
+
+// Summaries returns one line per rule with changes.
+func Summaries(changes []Change) []string {
+	var out []string
+	for i := 0; i < len(changes); {
+		j := i
+		for j < len(changes) && changes[j].Rule == changes[i].Rule {
+			j++
+		}
+		n := map[site.Audience]int{}
+		for _, c := range changes[i:j] {
+			n[c.Audience]++
+		}
+		out = append(out, fmt.Sprintf("%s: %d production and %d test answer(s) change", changes[i].Rule, n[site.Production], n[site.Test]))
+		i = j
+	}
+	return out
+}
+
+// WriteText writes changes for a terminal.
+func WriteText(w io.Writer, changes []Change) {
+	if len(changes) == 0 {
+		fmt.Fprintln(w, "no changes: every device is told what it is told now")
+		return
+	}
+	for _, s := range Summaries(changes) {
+		fmt.Fprintln(w, s)
+	}
+	fmt.Fprintln(w)
+	for _, c := range changes {
+		fmt.Fprintf(w, "%s  %-10s %-24s %s -> %s\n", c.Rule, c.Audience, c.Reported, c.Before, c.After)
+	}
+}
+
+// WriteMarkdown writes changes for a pull-request comment.
+func WriteMarkdown(w io.Writer, changes []Change) {
+	fmt.Fprintln(w, "### duws plan")
+	fmt.Fprintln(w)
+	if len(changes) == 0 {
+		fmt.Fprintln(w, "No changes: every device is told what it is told now.")
+		return
+	}
+	for _, s := range Summaries(changes) {
+		fmt.Fprintf(w, "- %s\n", s)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| Device | Audience | Reporting | Before | After |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	for _, c := range changes {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", esc(c.Rule), c.Audience, esc(c.Reported), esc(c.Before), esc(c.After))
+	}
+}

@@ -1,0 +1,180 @@
+package build
+
+import (
+	"bytes"
+	"html/template"
+	"slices"
+	"strings"
+
+	"github.com/duws/duws/builder/site"
+)
+
+// The page for people: in the spirit of the original Control Panel's
+// Pending Updates and Deployed Updates tabs. Self-contained: no scripts,
+// no external assets.
+var pageTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>duws — device updates</title>
+<style>
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #1b1f24; background: #fff; }
+h1 { font-size: 1.6em; margin-bottom: .2em; }
+h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 2px solid #2f6f9f; padding-bottom: .2em; }
+table { border-collapse: collapse; width: 100%; margin: .5em 0 1em; }
+th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid #d6dde4; vertical-align: top; }
+th { background: #eef3f7; }
+code { font-family: ui-monospace, monospace; font-size: .92em; }
+.state-pending { color: #9a5b00; font-weight: 600; }
+.state-approved { color: #1f7a3a; font-weight: 600; }
+.state-none { color: #6b7580; }
+.meta { color: #4a5560; }
+</style>
+</head>
+<body>
+<h1>Device updates</h1>
+<p class="meta">Built {{.Built}} from policy <code>{{.PolicyShort}}</code> and {{.Packages}} package(s). {{.Rules}} rule(s), {{.Pending}} pending, {{.TestDevices}} test device(s).</p>
+
+<h2>Pending updates</h2>
+{{if .PendingRules}}<table>
+<tr><th>Rule</th><th>Device</th><th>Type</th><th>Pending</th><th>Approved</th><th>Note</th></tr>
+{{range .PendingRules}}<tr><td><code>{{.ID}}</code></td><td>{{.Identity}}</td><td>{{.Type}}</td><td class="state-pending">{{.Pending}}</td><td>{{.Approved}}</td><td>{{.Note}}</td></tr>
+{{end}}</table>{{else}}<p>Nothing is pending.</p>{{end}}
+
+<h2>Deployed updates</h2>
+<table>
+<tr><th>Rule</th><th>Device</th><th>Type</th><th>State</th><th>Approved</th><th>Pending</th><th>Restore</th><th>Downgrade</th></tr>
+{{range .AllRules}}<tr><td><code>{{.ID}}</code></td><td>{{.Identity}}</td><td>{{.Type}}</td><td class="state-{{.State}}">{{.State}}</td><td>{{.Approved}}</td><td>{{.Pending}}</td><td>{{.Restore}}</td><td>{{.Downgrade}}</td></tr>
+{{end}}</table>
+
+<h2>Test devices</h2>
+{{if .Devices}}<table>
+<tr><th>Name</th><th>MAC</th><th>Serial</th><th>Scope</th></tr>
+{{range .Devices}}<tr><td>{{.Name}}</td><td><code>{{.MAC}}</code></td><td><code>{{.Serial}}</code></td><td>{{.Scope}}</td></tr>
+{{end}}</table>{{else}}<p>No test devices.</p>{{end}}
+
+<h2>What devices are told</h2>
+<table>
+<tr><th>Device</th><th>Type</th><th>Audience</th><th>Reporting</th><th>Told</th></tr>
+{{range .Told}}<tr><td>{{.Identity}}</td><td>{{.Type}}</td><td>{{.Audience}}</td><td>{{.Reporting}}</td><td>{{.Told}}</td></tr>
+{{end}}</table>
+</body>
+</html>
+`))
+
+type pageRule struct {
+	ID, Identity, Type, State, Approved, Pending, Restore, Downgrade, Note string
+}
+
+type pageTold struct {
+	Identity, Type, Audience, Reporting, Told string
+}
+
+type page struct {
+	Built, PolicyShort                    string
+	Packages, Rules, Pending, TestDevices int
+	PendingRules, AllRules                []pageRule
+	Devices                               []struct{ Name, MAC, Serial, Scope string }
+	Told                                  []pageTold
+}
+
+func renderHTML(p *Plan) []byte {
+	pg := page{
+		Built:       p.Manifest.Built,
+		PolicyShort: p.Manifest.Inputs.Policy[:12],
+		Packages:    len(p.Manifest.Inputs.Packages),
+		Rules:       len(p.Policy.Rules),
+		TestDevices: len(p.Policy.TestDevices),
+	}
+	ver := func(v interface{ String() string }, isNil bool) string {
+		if isNil {
+			return "—"
+		}
+		return v.String()
+	}
+	for _, r := range p.Policy.Rules {
+		pr := pageRule{
+			ID: r.ID, Identity: r.Identity.String(), Type: r.UpdateType, Note: r.Note,
+			Approved: ver(r.Approved, r.Approved == nil), Pending: ver(r.Pending, r.Pending == nil), Restore: ver(r.Restore, r.Restore == nil),
+			State: "none", Downgrade: "no",
+		}
+		if r.AllowDowngrade || r.Restore != nil {
+			pr.Downgrade = "yes"
+		}
+		switch {
+		case r.Pending != nil:
+			pr.State = "pending"
+			pg.Pending++
+			pg.PendingRules = append(pg.PendingRules, pr)
+		case r.Approved != nil:
+			pr.State = "approved"
+		}
+		pg.AllRules = append(pg.AllRules, pr)
+	}
+	for _, td := range p.Policy.TestDevices {
+		pg.Devices = append(pg.Devices, struct{ Name, MAC, Serial, Scope string }{td.Name, orDash(td.MAC), orDash(td.Serial), td.Scope})
+	}
+	for _, lp := range p.Lookups {
+		for _, aud := range []site.Audience{site.Production, site.Test} {
+			for _, row := range told(p, lp.Lookup.For(aud)) {
+				pg.Told = append(pg.Told, pageTold{lp.Lookup.Identity, lp.Lookup.UpdateType, string(aud), row[0], row[1]})
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := pageTemplate.Execute(&b, pg); err != nil {
+		panic(err) // the template and its data are fixed: a failure is a bug
+	}
+	return b.Bytes()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// told summarises a table in a few rows: the versions grouped by what they
+// are told.
+func told(p *Plan, t *site.Table) [][2]string {
+	byAnswer := map[string][]string{}
+	for v, a := range t.Versions {
+		byAnswer[a] = append(byAnswer[a], v)
+	}
+	var rows [][2]string
+	describe := func(a string) string { return describeAnswer(p, a) }
+	answers := make([]string, 0, len(byAnswer))
+	for a := range byAnswer {
+		answers = append(answers, a)
+	}
+	slices.Sort(answers)
+	for _, a := range answers {
+		vs := byAnswer[a]
+		slices.Sort(vs)
+		rows = append(rows, [2]string{strings.Join(vs, ", "), describe(a)})
+	}
+	if t.Older == t.Newer {
+		rows = append(rows, [2]string{"any other version", describe(t.Older)})
+	} else {
+		rows = append(rows, [2]string{"other versions older than " + t.Target, describe(t.Older)},
+			[2]string{"other versions newer than " + t.Target, describe(t.Newer)})
+	}
+	return rows
+}
+
+// describeAnswer says in words what an answer tells a device.
+func describeAnswer(p *Plan, name string) string {
+	if name == p.Manifest.NoUpdate {
+		return "downloads=0 (nothing to do)"
+	}
+	o := p.Files[name]
+	if o == nil {
+		return "?"
+	}
+	s := string(o.Data)
+	_, rest, _ := strings.Cut(s, "<Version>")
+	v, _, _ := strings.Cut(rest, "</Version>")
+	return "update to " + v
+}

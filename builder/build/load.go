@@ -1,0 +1,127 @@
+package build
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/duws/duws/builder/cab"
+	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/store"
+	"github.com/duws/duws/builder/update"
+)
+
+// Source reads a policy file and its packages into an Input: the policy
+// is parsed and checked against the packages (every mistake listed), and
+// every package is read in full and its files hashed.
+type Sources struct {
+	PolicyPath string
+	Store      *store.Store
+
+	mu   sync.Mutex
+	open map[string]*cab.ReadCloser
+}
+
+// Load returns the build input. sourceDateEpoch, when not empty, is the
+// SOURCE_DATE_EPOCH to record as the build time; otherwise the newest
+// modification time of the package files is used.
+func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
+	b, err := os.ReadFile(s.PolicyPath)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := policy.Parse(s.PolicyPath, b)
+	if err != nil {
+		return nil, err
+	}
+	if s.Store == nil {
+		dir := pol.Packages
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(filepath.Dir(s.PolicyPath), dir)
+		}
+		s.Store = &store.Store{Dir: dir}
+	}
+	names, err := s.Store.List()
+	if err != nil {
+		return nil, err
+	}
+	in := &Input{Policy: pol, PolicyBytes: b}
+	var newest time.Time
+	for _, name := range names {
+		r, err := cab.OpenReader(s.Store.Path(name))
+		if err != nil {
+			return nil, err
+		}
+		pkg, err := update.ReadCabinet(&r.Reader, s.Store.Path(name))
+		for _, f := range r.File {
+			if f.Modified.After(newest) {
+				newest = f.Modified
+			}
+		}
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+		in.Packages = append(in.Packages, Package{Name: name, Updates: pkg.Updates})
+	}
+	cat := &update.Catalog{}
+	for _, p := range in.Packages {
+		cat.Packages = append(cat.Packages, update.Stored{Name: p.Name, Package: &update.Package{Updates: p.Updates}})
+	}
+	if err := pol.CheckVersions(cat.Versions); err != nil {
+		return nil, err
+	}
+	switch {
+	case sourceDateEpoch != "":
+		sec, err := strconv.ParseInt(sourceDateEpoch, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("SOURCE_DATE_EPOCH %q: not a number of seconds", sourceDateEpoch)
+		}
+		in.Built = time.Unix(sec, 0).UTC()
+	case !newest.IsZero():
+		in.Built = newest
+	default:
+		in.Built = time.Unix(0, 0).UTC()
+	}
+	return in, nil
+}
+
+// Open opens a package file, for Writer.Open.
+func (s *Sources) Open(src Source) (io.ReadCloser, error) {
+	s.mu.Lock()
+	if s.open == nil {
+		s.open = map[string]*cab.ReadCloser{}
+	}
+	r := s.open[src.Package]
+	if r == nil {
+		var err error
+		r, err = cab.OpenReader(s.Store.Path(src.Package))
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		s.open[src.Package] = r
+	}
+	s.mu.Unlock()
+	for _, f := range r.File {
+		if f.Name == src.Path {
+			return f.Open()
+		}
+	}
+	return nil, fmt.Errorf("%s: no file %q", s.Store.Path(src.Package), src.Path)
+}
+
+// Close closes the packages Open opened.
+func (s *Sources) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.open {
+		r.Close()
+	}
+	s.open = nil
+	return nil
+}

@@ -1,0 +1,178 @@
+// Package site defines the static tree duws builds and the responder
+// serves: its layout, the lookup tables that map what a device reports to
+// a precomputed answer, the test-device table, the manifest, and the bytes
+// of the answers. It holds no policy: the builder decides what the tables
+// say, the responder only follows them.
+//
+// # Layout
+//
+//	manifest.json                 every other file with size and SHA-256; the inputs' digest
+//	manifest.sig                  Ed25519 signature of manifest.json (optional)
+//	devices.json                  test devices: normalised MAC / serial -> scope
+//	index.html                    the site for people
+//	answers/<sha256>.xml          each distinct answer, named by its hash
+//	lookup/<dt>/<brand>/<model>/<revision>/<locale>/<type>.json
+//	                              what devices of one identity are told, per audience and version
+//	files/<DeviceType>/<Brand>/<Model>/<Revision>/<Locale>/<Version>/<UpdateType>/<file>
+//	                              the update files the answers offer
+//
+// Lookup paths are lower case, so a request's identity is matched ignoring
+// case; file paths keep the case of the package. Every path is plain
+// relative UTF-8 with "/" separators, so any static host can serve the
+// tree with plain GETs.
+package site
+
+import (
+	"path"
+	"strings"
+
+	"github.com/duws/duws/builder/device"
+)
+
+// Format is the version of the tree layout; the responder refuses others.
+const Format = 1
+
+// Names in a tree.
+const (
+	ManifestName  = "manifest.json"
+	SignatureName = "manifest.sig"
+	DevicesName   = "devices.json"
+	IndexName     = "index.html"
+	AnswersDir    = "answers"
+	LookupDir     = "lookup"
+	FilesDir      = "files"
+)
+
+// Names in a site directory, which holds several trees and says which one
+// is live.
+const (
+	// CurrentName is the symbolic link to the live tree, switched by one
+	// rename.
+	CurrentName = "current"
+	// TreesDir holds the trees, each named by its manifest's SHA-256.
+	TreesDir = "trees"
+	// HistoryName lists the trees in the order they were published.
+	HistoryName = "history.json"
+)
+
+// Audience is who a lookup table is for.
+type Audience string
+
+// The audiences: every device, and test devices, which get pending
+// versions.
+const (
+	Production Audience = "production"
+	Test       Audience = "test"
+)
+
+// ScopeGlobal is the scope of a test device that tests at every site.
+const ScopeGlobal = "global"
+
+// Identity is what a device says it is.
+type Identity struct {
+	DeviceType, Brand, Model, Revision, Locale string
+}
+
+// LookupPath returns the path of the lookup table for an identity and
+// update type.
+func LookupPath(id Identity, updateType string) string {
+	parts := []string{LookupDir, id.DeviceType, id.Brand, id.Model, id.Revision, id.Locale, updateType + ".json"}
+	for i := range parts {
+		parts[i] = strings.ToLower(parts[i])
+	}
+	return path.Join(parts...)
+}
+
+// Lookup is what devices of one identity are told about one update type.
+type Lookup struct {
+	Identity   string `json:"identity"`
+	UpdateType string `json:"update_type"`
+	Production Table  `json:"production"`
+	Test       Table  `json:"test"`
+}
+
+// Table maps the version a device reports to the path of its answer.
+type Table struct {
+	// Target is the version devices are brought to, "" for none.
+	Target string `json:"target,omitempty"`
+	// Versions holds the answer for each version the packages know.
+	Versions map[string]string `json:"versions"`
+	// Older and Newer hold the answers for any other version, older or
+	// newer than Target (both the same when there is no target).
+	Older string `json:"older"`
+	Newer string `json:"newer"`
+}
+
+// Answer returns the path of the answer for a reported version.
+func (t *Table) Answer(v device.Version) string {
+	if a, ok := t.Versions[v.String()]; ok {
+		return a
+	}
+	if t.Target != "" {
+		if target, err := device.ParseVersion(t.Target); err == nil && v.Compare(target) > 0 {
+			return t.Newer
+		}
+	}
+	return t.Older
+}
+
+// For returns the table of an audience.
+func (l *Lookup) For(a Audience) *Table {
+	if a == Test {
+		return &l.Test
+	}
+	return &l.Production
+}
+
+// Devices is the test-device table: normalised MAC addresses and serial
+// numbers (see package device) mapped to the scope they test in, "global"
+// or a topology site.
+type Devices struct {
+	MACs    map[string]string `json:"macs"`
+	Serials map[string]string `json:"serials"`
+}
+
+// IsTest reports whether a device with this normalised MAC or serial is a
+// test device for a responder at site (empty for none).
+func (d *Devices) IsTest(mac, serial, site string) bool {
+	in := func(scope string, ok bool) bool {
+		return ok && (scope == ScopeGlobal || (site != "" && scope == site))
+	}
+	if mac != "" {
+		if scope, ok := d.MACs[mac]; in(scope, ok) {
+			return true
+		}
+	}
+	if serial != "" {
+		if scope, ok := d.Serials[serial]; in(scope, ok) {
+			return true
+		}
+	}
+	return false
+}
+
+// Manifest lists every file of a tree but itself and its signature.
+type Manifest struct {
+	Format int `json:"format"`
+	// Built is when the inputs were last changed (SOURCE_DATE_EPOCH, or
+	// the newest input), RFC 3339 in UTC; never the clock of the build.
+	Built    string `json:"built"`
+	Inputs   Inputs `json:"inputs"`
+	NoUpdate string `json:"no_update"` // path of the downloads=0 answer
+	Files    []File `json:"files"`     // sorted by path
+}
+
+// Inputs identifies what a tree was built from.
+type Inputs struct {
+	// Digest is the SHA-256 over the policy's and the packages' hashes.
+	Digest   string   `json:"digest"`
+	Policy   string   `json:"policy_sha256"`
+	Packages []string `json:"packages"` // store names, which are hashes
+}
+
+// File is one file of a tree.
+type File struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
