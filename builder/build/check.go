@@ -101,41 +101,58 @@ func (p *Plan) check() error {
 	if parse(p.Manifest.NoUpdate) != nil && len(answers[p.Manifest.NoUpdate].Updates) != 0 {
 		bad("the no-update answer offers updates")
 	}
+	// What each answer offers, worked out once per answer.
+	type offer struct {
+		identity, updateType, dirType, dir string
+		version                            policy.Version
+		badVersion                         error
+	}
+	offers := map[string][]offer{}
+	offersOf := func(answer string) []offer {
+		if o, ok := offers[answer]; ok {
+			return o
+		}
+		var out []offer
+		if a := parse(answer); a != nil {
+			for _, u := range a.Updates {
+				dir, _ := url.PathUnescape(u.InternalURL)
+				o := offer{updateType: u.UpdateType, dir: dir}
+				if segs := strings.Split(dir, "/"); len(segs) >= 7 {
+					o.identity = strings.Join(segs[len(segs)-7:len(segs)-2], "/")
+					o.dirType = segs[len(segs)-1]
+				}
+				o.version, o.badVersion = policy.ParseVersion(u.Version)
+				out = append(out, o)
+			}
+		}
+		offers[answer] = out
+		return out
+	}
 	for _, lp := range p.Lookups {
 		r := lp.Rule
 		downgrade := r.AllowDowngrade || r.Restore != nil
 		for _, aud := range []site.Audience{site.Production, site.Test} {
 			t := lp.Lookup.For(aud)
 			offered := func(reported string, answer string) {
-				a := parse(answer)
-				if a == nil {
-					return
-				}
-				for _, u := range a.Updates {
-					dir, _ := url.PathUnescape(u.InternalURL)
-					segs := strings.Split(dir, "/")
-					if len(segs) < 7 || !strings.EqualFold(strings.Join(segs[len(segs)-7:len(segs)-2], "/"), lp.Lookup.Identity) ||
-						!strings.EqualFold(u.UpdateType, lp.Lookup.UpdateType) || !strings.EqualFold(segs[len(segs)-1], lp.Lookup.UpdateType) {
-						bad("%s (%s): answer %s offers %s, an update of another identity or type", lp.Path, aud, answer, dir)
+				for _, o := range offersOf(answer) {
+					if !strings.EqualFold(o.identity, lp.Lookup.Identity) || !strings.EqualFold(o.updateType, lp.Lookup.UpdateType) || !strings.EqualFold(o.dirType, lp.Lookup.UpdateType) {
+						bad("%s (%s): answer %s offers %s, an update of another identity or type", lp.Path, aud, answer, o.dir)
 					}
 					if downgrade {
 						continue
 					}
-					ov, err := policy.ParseVersion(u.Version)
-					if err != nil {
-						bad("%s: answer %s: version %q: %v", lp.Path, answer, u.Version, err)
+					if o.badVersion != nil {
+						bad("%s: answer %s: %v", lp.Path, answer, o.badVersion)
 						continue
 					}
-					if reported == "newer" {
-						bad("%s (%s): devices on versions newer than %s are offered %s, and rule %s allows no downgrade", lp.Path, aud, t.Target, ov, r.ID)
-						continue
-					}
-					if reported == "older" {
-						continue
-					}
-					rv, _ := policy.ParseVersion(reported)
-					if ov.Compare(rv) < 0 {
-						bad("%s (%s): devices on %s are offered the older %s, and rule %s allows no downgrade", lp.Path, aud, rv, ov, r.ID)
+					switch reported {
+					case "newer":
+						bad("%s (%s): devices on versions newer than %s are offered %s, and rule %s allows no downgrade", lp.Path, aud, t.Target, o.version, r.ID)
+					case "older":
+					default:
+						if rv, _ := policy.ParseVersion(reported); o.version.Compare(rv) < 0 {
+							bad("%s (%s): devices on %s are offered the older %s, and rule %s allows no downgrade", lp.Path, aud, rv, o.version, r.ID)
+						}
 					}
 				}
 			}

@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"html"
 	"html/template"
 	"slices"
 	"strings"
@@ -26,6 +27,7 @@ table { border-collapse: collapse; width: 100%; margin: .5em 0 1em; }
 th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid #d6dde4; vertical-align: top; }
 th { background: #eef3f7; }
 code { font-family: ui-monospace, monospace; font-size: .92em; }
+td code { white-space: nowrap; }
 .state-pending { color: #9a5b00; font-weight: 600; }
 .state-approved { color: #1f7a3a; font-weight: 600; }
 .state-none { color: #6b7580; }
@@ -57,8 +59,7 @@ code { font-family: ui-monospace, monospace; font-size: .92em; }
 <h2>What devices are told</h2>
 <table>
 <tr><th>Device</th><th>Type</th><th>Audience</th><th>Reporting</th><th>Told</th></tr>
-{{range .Told}}<tr><td>{{.Identity}}</td><td>{{.Type}}</td><td>{{.Audience}}</td><td>{{.Reporting}}</td><td>{{.Told}}</td></tr>
-{{end}}</table>
+{{.Told}}</table>
 </body>
 </html>
 `))
@@ -67,16 +68,12 @@ type pageRule struct {
 	ID, Identity, Type, State, Approved, Pending, Restore, Downgrade, Note string
 }
 
-type pageTold struct {
-	Identity, Type, Audience, Reporting, Told string
-}
-
 type page struct {
 	Built, PolicyShort                    string
 	Packages, Rules, Pending, TestDevices int
 	PendingRules, AllRules                []pageRule
 	Devices                               []struct{ Name, MAC, Serial, Scope string }
-	Told                                  []pageTold
+	Told                                  template.HTML // rows, written directly: there may be tens of thousands
 }
 
 func renderHTML(p *Plan) []byte {
@@ -115,13 +112,21 @@ func renderHTML(p *Plan) []byte {
 	for _, td := range p.Policy.TestDevices {
 		pg.Devices = append(pg.Devices, struct{ Name, MAC, Serial, Scope string }{td.Name, orDash(td.MAC), orDash(td.Serial), td.Scope})
 	}
+	var rows strings.Builder
 	for _, lp := range p.Lookups {
 		for _, aud := range []site.Audience{site.Production, site.Test} {
 			for _, row := range told(p, lp.Lookup.For(aud)) {
-				pg.Told = append(pg.Told, pageTold{lp.Lookup.Identity, lp.Lookup.UpdateType, string(aud), row[0], row[1]})
+				rows.WriteString("<tr>")
+				for _, cell := range []string{lp.Lookup.Identity, lp.Lookup.UpdateType, string(aud), row[0], row[1]} {
+					rows.WriteString("<td>")
+					rows.WriteString(html.EscapeString(cell))
+					rows.WriteString("</td>")
+				}
+				rows.WriteString("</tr>\n")
 			}
 		}
 	}
+	pg.Told = template.HTML(rows.String())
 	var b bytes.Buffer
 	if err := pageTemplate.Execute(&b, pg); err != nil {
 		panic(err) // the template and its data are fixed: a failure is a bug

@@ -91,10 +91,10 @@ func MakePlan(in *Input) (*Plan, error) {
 	p := &Plan{Files: map[string]*Output{}, Policy: in.Policy}
 	var errs []string
 	noUpdate := p.addAnswer(site.NoUpdateAnswer())
-
+	ix := newIndex(pkgs, in.Policy)
 	for i := range in.Policy.Rules {
 		r := in.Policy.Rules[i]
-		lp, err := p.planRule(in.Policy, &r, pkgs, noUpdate)
+		lp, err := p.planRule(in.Policy, &r, ix, noUpdate)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -106,11 +106,7 @@ func MakePlan(in *Input) (*Plan, error) {
 	}
 	slices.SortFunc(p.Lookups, func(a, b LookupPlan) int { return strings.Compare(a.Path, b.Path) })
 	for _, lp := range p.Lookups {
-		b, err := json.MarshalIndent(lp.Lookup, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		p.addData(lp.Path, append(b, '\n'))
+		p.addData(lp.Path, site.EncodeLookup(&lp.Lookup, lp.Known))
 	}
 
 	p.Devices = site.Devices{MACs: map[string]string{}, Serials: map[string]string{}}
@@ -135,9 +131,6 @@ func MakePlan(in *Input) (*Plan, error) {
 		NoUpdate: noUpdate,
 	}
 	p.addData(site.IndexName, renderHTML(p))
-	if err := p.packageOf(pkgs); err != nil {
-		return nil, err
-	}
 	if err := p.check(); err != nil {
 		return nil, err
 	}
@@ -181,27 +174,64 @@ func (p *Plan) addAnswer(b []byte) string {
 	return name
 }
 
-// find returns the update providing version v of rule r: the first
-// package in name order that has it.
-func find(pkgs []Package, r *policy.Rule, v policy.Version) *update.Update {
+// index finds the updates of a rule among all packages: by rule id, and
+// by identity and update type (ignoring case), as update.Matches does.
+type index struct {
+	byID  map[string][]entry // in package name order
+	byKey map[string][]entry // only updates whose rule id no rule has
+}
+
+type entry struct {
+	u   *update.Update
+	pkg string // the package holding it
+}
+
+func newIndex(pkgs []Package, pol *policy.Policy) *index {
+	ids := make(map[string]bool, len(pol.Rules))
+	for _, r := range pol.Rules {
+		ids[r.ID] = true
+	}
+	ix := &index{byID: make(map[string][]entry, len(pol.Rules)), byKey: map[string][]entry{}}
 	for i := range pkgs {
 		for j := range pkgs[i].Updates {
 			u := &pkgs[i].Updates[j]
-			if u.Version == v && update.Matches(u, r.ID, r.Identity, r.UpdateType) {
-				return u
+			e := entry{u, pkgs[i].Name}
+			if ids[u.RuleID] {
+				ix.byID[u.RuleID] = append(ix.byID[u.RuleID], e)
+				continue
 			}
+			k := strings.ToLower(u.Key())
+			ix.byKey[k] = append(ix.byKey[k], e)
 		}
 	}
-	return nil
+	return ix
 }
 
-func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, pkgs []Package, noUpdate string) (LookupPlan, error) {
+// updates returns the updates of rule r, in package name order.
+func (ix *index) updates(r *policy.Rule) []entry {
+	a := ix.byID[r.ID]
+	if len(ix.byKey) == 0 {
+		return a
+	}
+	b := ix.byKey[strings.ToLower(r.Identity.String()+" "+r.UpdateType)]
+	if len(b) == 0 {
+		return a
+	}
+	// Updates of the rule under another id: keep package name order.
+	out := append(slices.Clone(a), b...)
+	slices.SortStableFunc(out, func(x, y entry) int { return strings.Compare(x.pkg, y.pkg) })
+	return out
+}
+
+func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string) (LookupPlan, error) {
+	cands := ix.updates(r)
 	known := map[policy.Version]bool{}
-	for i := range pkgs {
-		for j := range pkgs[i].Updates {
-			if u := &pkgs[i].Updates[j]; update.Matches(u, r.ID, r.Identity, r.UpdateType) {
-				known[u.Version] = true
-			}
+	// The first package in name order providing a version provides it.
+	provider := map[policy.Version]entry{}
+	for _, e := range cands {
+		known[e.u.Version] = true
+		if _, ok := provider[e.u.Version]; !ok {
+			provider[e.u.Version] = e
 		}
 	}
 	versions := make([]policy.Version, 0, len(known))
@@ -230,12 +260,12 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, pkgs []Package, noUp
 		t.Versions = map[string]string{}
 		offer := noUpdate
 		if target != nil {
-			u := find(pkgs, r, *target)
-			if u == nil {
+			e, ok := provider[*target]
+			if !ok {
 				return lp, fmt.Errorf("rule %s: no package provides %s", r, target)
 			}
 			var err error
-			if offer, err = p.offer(pol, u); err != nil {
+			if offer, err = p.offer(pol, e.u, e.pkg); err != nil {
 				return lp, fmt.Errorf("rule %s: %w", r, err)
 			}
 			t.Target = target.String()
@@ -259,7 +289,7 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, pkgs []Package, noUp
 }
 
 // offer adds the answer offering update u, and u's files, to the tree.
-func (p *Plan) offer(pol *policy.Policy, u *update.Update) (string, error) {
+func (p *Plan) offer(pol *policy.Policy, u *update.Update, pkg string) (string, error) {
 	dir := u.Dir()
 	su := site.Update{
 		UpdateType:  u.UpdateType,
@@ -284,35 +314,7 @@ func (p *Plan) offer(pol *policy.Policy, u *update.Update) (string, error) {
 			}
 			continue
 		}
-		p.Files[name] = &Output{Source: &Source{Path: f.Path}, Size: f.Size, SHA256: f.SHA256}
+		p.Files[name] = &Output{Source: &Source{Package: pkg, Path: f.Path}, Size: f.Size, SHA256: f.SHA256}
 	}
 	return p.addAnswer(site.RenderAnswer([]site.Update{su})), nil
-}
-
-// packageOf fills in which package each source file comes from: the first
-// in name order holding that path with that hash.
-func (p *Plan) packageOf(pkgs []Package) error {
-	type key struct{ path, sum string }
-	where := map[key]string{}
-	for _, pk := range pkgs {
-		for _, u := range pk.Updates {
-			for _, f := range u.Files {
-				k := key{f.Path, f.SHA256}
-				if _, ok := where[k]; !ok {
-					where[k] = pk.Name
-				}
-			}
-		}
-	}
-	for name, o := range p.Files {
-		if o.Source == nil {
-			continue
-		}
-		pkg, ok := where[key{o.Source.Path, o.SHA256}]
-		if !ok {
-			return fmt.Errorf("%s: no package holds %s with hash %s", name, o.Source.Path, o.SHA256)
-		}
-		o.Source.Package = pkg
-	}
-	return nil
 }

@@ -73,12 +73,18 @@ func Verify(dir string, pub ed25519.PublicKey) ([]string, error) {
 			diffs = append(diffs, fmt.Sprintf("altered: %s (%d bytes %s, manifest says %d bytes %s)", f.Path, n, sum[:12], f.Size, f.SHA256[:12]))
 		}
 	}
+	// Extra files count in the tree's own part; the shared directories
+	// (reached through symbolic links) hold other trees' files too.
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		if rel = filepath.ToSlash(rel); !listed[rel] {
+		rel = filepath.ToSlash(rel)
+		if d.Type()&fs.ModeSymlink != 0 && (rel == site.AnswersDir || rel == site.FilesDir) {
+			return nil
+		}
+		if !listed[rel] {
 			diffs = append(diffs, "extra: "+rel)
 		}
 		return nil
@@ -153,4 +159,32 @@ func Signer(priv ed25519.PrivateKey) func([]byte) []byte {
 func verifySignature(pub ed25519.PublicKey, manifest, sig []byte) bool {
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sig)))
 	return err == nil && ed25519.Verify(pub, manifest, raw)
+}
+
+// WalkTree calls fn for every file of a tree, following the links to the
+// shared answers/ and files/ directories but listing only what the tree's
+// manifest lists there.
+func WalkTree(dir string, fn func(rel, path string) error) error {
+	mb, err := os.ReadFile(filepath.Join(dir, site.ManifestName))
+	if err != nil {
+		return err
+	}
+	var m site.Manifest
+	if err := json.Unmarshal(mb, &m); err != nil {
+		return err
+	}
+	files := []string{site.ManifestName}
+	if _, err := os.Stat(filepath.Join(dir, site.SignatureName)); err == nil {
+		files = append(files, site.SignatureName)
+	}
+	for _, f := range m.Files {
+		files = append(files, f.Path)
+	}
+	slices.Sort(files)
+	for _, rel := range files {
+		if err := fn(rel, filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -55,16 +55,32 @@ func TreeID(p *Plan) (string, error) {
 
 // Stats says what a write did.
 type Stats struct {
-	ID                       string
-	Reused                   bool // the tree existed already
-	Written, Linked, Skipped int  // files written, hard-linked from older trees
+	ID      string
+	Reused  bool // the tree existed already
+	Written int  // files written
+	Linked  int  // files hard-linked from an earlier tree
+	Skipped int  // shared files already there
+}
+
+// shared reports whether a tree path lives in the site's shared
+// directories: answers are named by their hash, and package files by
+// identity, version and name, so one copy serves every tree.
+func shared(name string) bool {
+	return strings.HasPrefix(name, site.AnswersDir+"/") || strings.HasPrefix(name, site.FilesDir+"/")
 }
 
 // Write writes the plan's tree, unless a tree with its id exists, without
-// publishing it. The tree is written under a temporary name and renamed
-// into place once complete and synced: an interrupted write never leaves
-// a partial tree under a tree's name. Package files already present in
-// another tree with the same hash are hard-linked, not extracted again.
+// publishing it.
+//
+// Answers and package files go to the site's shared answers/ and files/
+// directories, which each tree reaches through a symbolic link: a file is
+// written there once, when first needed, and never changed while a kept
+// tree lists it. The rest of the tree (lookup tables, devices.json,
+// index.html, the manifest) is written under a temporary name, with
+// files unchanged since an earlier tree hard-linked from it, and renamed
+// into place once complete and synced. So an interrupted write never
+// leaves a partial tree under a tree's name, and a rebuild after a small
+// policy change writes little.
 func (w *Writer) Write(p *Plan) (Stats, error) {
 	manifest, err := ManifestBytes(&p.Manifest)
 	if err != nil {
@@ -85,17 +101,17 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 	if err != nil {
 		return st, err
 	}
-	// Static hosts (nginx workers, say) run as other users.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return st, err
-	}
 	ok := false
 	defer func() {
 		if !ok {
 			os.RemoveAll(tmp)
 		}
 	}()
-	reuse := w.existingFiles()
+	// Static hosts (nginx workers, say) run as other users.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return st, err
+	}
+	known := w.existingFiles()
 	built, err := time.Parse(time.RFC3339, p.Manifest.Built)
 	if err != nil {
 		return st, fmt.Errorf("build: manifest time %q: %w", p.Manifest.Built, err)
@@ -106,31 +122,58 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 	}
 	slices.Sort(names)
 	made := map[string]bool{}
+	mkdir := func(dir string) error {
+		if made[dir] {
+			return nil
+		}
+		made[dir] = true
+		return os.MkdirAll(dir, 0o755)
+	}
 	for _, name := range names {
 		o := p.Files[name]
-		dst := filepath.Join(tmp, filepath.FromSlash(name))
-		if dir := filepath.Dir(dst); !made[dir] {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+		k := reuseKey{name, o.SHA256}
+		if shared(name) {
+			dst := filepath.Join(w.Dir, filepath.FromSlash(name))
+			if known.shared[k] {
+				if _, err := os.Stat(dst); err == nil {
+					st.Skipped++
+					continue
+				}
+			} else if known.listed[name] {
+				return st, fmt.Errorf("build: %s: a kept tree lists this file with other contents; it cannot be replaced while that tree is kept", name)
+			}
+			if err := mkdir(filepath.Dir(dst)); err != nil {
 				return st, err
 			}
-			made[dir] = true
-		}
-		switch {
-		case o.Source == nil:
-			if err := os.WriteFile(dst, o.Data, 0o644); err != nil {
-				return st, err
-			}
-			st.Written++
-		case reuse[reuseKey{name, o.SHA256}] != "" && os.Link(reuse[reuseKey{name, o.SHA256}], dst) == nil:
-			st.Linked++
-			continue
-		default:
-			if err := w.extract(o, dst); err != nil {
+			if err := w.writeShared(o, dst, built); err != nil {
 				return st, fmt.Errorf("build: %s: %w", name, err)
 			}
 			st.Written++
+			continue
+		}
+		dst := filepath.Join(tmp, filepath.FromSlash(name))
+		if err := mkdir(filepath.Dir(dst)); err != nil {
+			return st, err
+		}
+		if from := known.inTree[k]; from != "" && os.Link(from, dst) == nil {
+			// Trees are never changed once written, so sharing a file
+			// between them is safe.
+			st.Linked++
+			continue
+		}
+		if err := os.WriteFile(dst, o.Data, 0o644); err != nil {
+			return st, err
 		}
 		if err := os.Chtimes(dst, built, built); err != nil {
+			return st, err
+		}
+		st.Written++
+	}
+	for _, dir := range []string{site.AnswersDir, site.FilesDir} {
+		if err := os.MkdirAll(filepath.Join(w.Dir, dir), 0o755); err != nil {
+			return st, err
+		}
+		if err := os.Symlink(filepath.Join("..", "..", dir), filepath.Join(tmp, dir)); err != nil {
 			return st, err
 		}
 	}
@@ -156,12 +199,41 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 	return st, syncDir(trees)
 }
 
+// writeShared writes a shared file through a temporary file renamed into
+// place, so a reader never sees it half-written.
+func (w *Writer) writeShared(o *Output, dst string, built time.Time) error {
+	tmp := dst + ".tmp"
+	os.Remove(tmp)
+	var err error
+	if o.Source != nil {
+		err = w.extract(o, tmp)
+	} else {
+		err = os.WriteFile(tmp, o.Data, 0o644)
+	}
+	if err == nil {
+		err = os.Chtimes(tmp, built, built)
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
 type reuseKey struct{ path, sum string }
 
-// existingFiles maps the package files of the trees on disk to a path to
-// link from.
-func (w *Writer) existingFiles() map[reuseKey]string {
-	out := map[reuseKey]string{}
+// known is what the trees on disk hold.
+type known struct {
+	inTree map[reuseKey]string // per-tree files by path and hash: where to link from
+	shared map[reuseKey]bool   // shared files listed by some tree
+	listed map[string]bool     // shared paths listed by some tree
+}
+
+// existingFiles reads the manifests of the trees on disk.
+func (w *Writer) existingFiles() known {
+	k := known{inTree: map[reuseKey]string{}, shared: map[reuseKey]bool{}, listed: map[string]bool{}}
 	ids, _ := w.Trees()
 	for _, id := range ids {
 		b, err := os.ReadFile(filepath.Join(w.Dir, site.TreesDir, id, site.ManifestName))
@@ -173,15 +245,16 @@ func (w *Writer) existingFiles() map[reuseKey]string {
 			continue
 		}
 		for _, f := range m.Files {
-			if strings.HasPrefix(f.Path, site.FilesDir+"/") {
-				k := reuseKey{f.Path, f.SHA256}
-				if _, ok := out[k]; !ok {
-					out[k] = filepath.Join(w.Dir, site.TreesDir, id, filepath.FromSlash(f.Path))
-				}
+			rk := reuseKey{f.Path, f.SHA256}
+			if shared(f.Path) {
+				k.shared[rk] = true
+				k.listed[f.Path] = true
+			} else if _, ok := k.inTree[rk]; !ok {
+				k.inTree[rk] = filepath.Join(w.Dir, site.TreesDir, id, filepath.FromSlash(f.Path))
 			}
 		}
 	}
-	return out
+	return k
 }
 
 // extract copies a package file, checking it hashes as planned.
@@ -328,7 +401,8 @@ func (w *Writer) writeHistory(h []string) error {
 }
 
 // prune deletes trees that are neither live nor among the Keep most
-// recently published, and temporary trees left by interrupted builds.
+// recently published, temporary trees left by interrupted builds, and the
+// shared files that only the deleted trees listed.
 func (w *Writer) prune(h []string) error {
 	keep := map[string]bool{}
 	if cur, _ := w.Current(); cur != "" {
@@ -341,12 +415,71 @@ func (w *Writer) prune(h []string) error {
 	if err != nil {
 		return err
 	}
+	var gone []string
 	for _, e := range ents {
 		if !keep[e.Name()] {
-			if err := os.RemoveAll(filepath.Join(w.Dir, site.TreesDir, e.Name())); err != nil {
-				return err
+			gone = append(gone, e.Name())
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	// What the deleted trees listed and no kept tree does.
+	listedBy := func(id string) []string {
+		b, err := os.ReadFile(filepath.Join(w.Dir, site.TreesDir, id, site.ManifestName))
+		if err != nil {
+			return nil
+		}
+		var m site.Manifest
+		if json.Unmarshal(b, &m) != nil {
+			return nil
+		}
+		var out []string
+		for _, f := range m.Files {
+			if shared(f.Path) {
+				out = append(out, f.Path)
 			}
 		}
+		return out
+	}
+	drop := map[string]bool{}
+	for _, id := range gone {
+		for _, p := range listedBy(id) {
+			drop[p] = true
+		}
+	}
+	for _, e := range ents {
+		if keep[e.Name()] {
+			for _, p := range listedBy(e.Name()) {
+				delete(drop, p)
+			}
+		}
+	}
+	for _, id := range gone {
+		if err := os.RemoveAll(filepath.Join(w.Dir, site.TreesDir, id)); err != nil {
+			return err
+		}
+	}
+	dirs := map[string]bool{}
+	for p := range drop {
+		full := filepath.Join(w.Dir, filepath.FromSlash(p))
+		if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		dirs[filepath.Dir(full)] = true
+	}
+	// Remove directories left empty, deepest first; Remove fails, as it
+	// should, on those that are not.
+	for len(dirs) > 0 {
+		next := map[string]bool{}
+		for d := range dirs {
+			if os.Remove(d) == nil {
+				if parent := filepath.Dir(d); parent != filepath.Join(w.Dir, site.AnswersDir) && parent != filepath.Join(w.Dir, site.FilesDir) {
+					next[parent] = true
+				}
+			}
+		}
+		dirs = next
 	}
 	return nil
 }

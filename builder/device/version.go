@@ -48,7 +48,14 @@ func ParseVersion(s string) (Version, error) {
 
 // String returns the dotted form that [ParseVersion] accepts.
 func (v Version) String() string {
-	return fmt.Sprintf("%d.%d.%d.%d", v[0], v[1], v[2], v[3])
+	b := make([]byte, 0, 23)
+	for i, n := range v {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = strconv.AppendUint(b, uint64(n), 10)
+	}
+	return string(b)
 }
 
 // Compare returns -1, 0 or +1 as v is older than, equal to or newer than w.

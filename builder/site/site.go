@@ -11,7 +11,7 @@
 //	devices.json                  test devices: normalised MAC / serial -> scope
 //	index.html                    the site for people
 //	answers/<sha256>.xml          each distinct answer, named by its hash
-//	lookup/<dt>/<brand>/<model>/<revision>/<locale>/<type>.json
+//	lookup/<dt>~<brand>~<model>~<revision>~<locale>~<type>.json
 //	                              what devices of one identity are told, per audience and version
 //	files/<DeviceType>/<Brand>/<Model>/<Revision>/<Locale>/<Version>/<UpdateType>/<file>
 //	                              the update files the answers offer
@@ -23,7 +23,9 @@
 package site
 
 import (
-	"path"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/duws/duws/builder/device"
@@ -74,13 +76,26 @@ type Identity struct {
 }
 
 // LookupPath returns the path of the lookup table for an identity and
-// update type.
+// update type: lookup/ and the six fields lower-cased, each with every
+// byte but [a-z0-9._-] percent-encoded, joined by "~", so that one flat
+// directory holds every table and no two keys share a name.
 func LookupPath(id Identity, updateType string) string {
-	parts := []string{LookupDir, id.DeviceType, id.Brand, id.Model, id.Revision, id.Locale, updateType + ".json"}
-	for i := range parts {
-		parts[i] = strings.ToLower(parts[i])
+	var b strings.Builder
+	b.WriteString(LookupDir + "/")
+	for i, part := range []string{id.DeviceType, id.Brand, id.Model, id.Revision, id.Locale, updateType} {
+		if i > 0 {
+			b.WriteByte('~')
+		}
+		for _, c := range []byte(strings.ToLower(part)) {
+			if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-' {
+				b.WriteByte(c)
+			} else {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		}
 	}
-	return path.Join(parts...)
+	b.WriteString(".json")
+	return b.String()
 }
 
 // Lookup is what devices of one identity are told about one update type.
@@ -175,4 +190,77 @@ type File struct {
 	Path   string `json:"path"`
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+}
+
+// EncodeLookup writes a lookup table as JSON, the versions in the order
+// given (any version of a table not in order follows, sorted), so that
+// the output is the same for the same table.
+func EncodeLookup(l *Lookup, order []device.Version) []byte {
+	var b strings.Builder
+	str := func(s string) {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+				q, _ := json.Marshal(s)
+				b.Write(q)
+				return
+			}
+		}
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+	}
+	b.WriteString("{\n  \"identity\": ")
+	str(l.Identity)
+	b.WriteString(",\n  \"update_type\": ")
+	str(l.UpdateType)
+	for _, aud := range []Audience{Production, Test} {
+		t := l.For(aud)
+		fmt.Fprintf(&b, ",\n  %q: {\n", aud)
+		if t.Target != "" {
+			b.WriteString("    \"target\": ")
+			str(t.Target)
+			b.WriteString(",\n")
+		}
+		b.WriteString("    \"versions\": {")
+		seen := make(map[string]bool, len(t.Versions))
+		first := true
+		entry := func(v string) {
+			if first {
+				b.WriteString("\n      ")
+			} else {
+				b.WriteString(",\n      ")
+			}
+			first = false
+			str(v)
+			b.WriteString(": ")
+			str(t.Versions[v])
+		}
+		for _, v := range order {
+			vs := v.String()
+			if _, ok := t.Versions[vs]; ok && !seen[vs] {
+				seen[vs] = true
+				entry(vs)
+			}
+		}
+		var rest []string
+		for v := range t.Versions {
+			if !seen[v] {
+				rest = append(rest, v)
+			}
+		}
+		slices.Sort(rest)
+		for _, v := range rest {
+			entry(v)
+		}
+		if !first {
+			b.WriteString("\n    ")
+		}
+		b.WriteString("},\n    \"older\": ")
+		str(t.Older)
+		b.WriteString(",\n    \"newer\": ")
+		str(t.Newer)
+		b.WriteString("\n  }")
+	}
+	b.WriteString("\n}\n")
+	return []byte(b.String())
 }

@@ -160,8 +160,8 @@ func runBuild(stdout io.Writer, o buildOptions) error {
 	if st.Reused {
 		fmt.Fprintf(stdout, "tree %s already built\n", st.ID)
 	} else {
-		fmt.Fprintf(stdout, "built tree %s: %d files (%d written, %d linked from earlier trees), %d lookup tables\n",
-			st.ID, len(p.Manifest.Files), st.Written, st.Linked, len(p.Lookups))
+		fmt.Fprintf(stdout, "built tree %s: %d files (%d written, %d linked from earlier trees, %d shared already), %d lookup tables\n",
+			st.ID, len(p.Manifest.Files), st.Written, st.Linked, st.Skipped, len(p.Lookups))
 	}
 	if !o.publish {
 		return nil

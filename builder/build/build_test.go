@@ -1,0 +1,425 @@
+package build
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/duws/duws/builder/device"
+	"github.com/duws/duws/builder/site"
+	"github.com/google/go-cmp/cmp"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func mustPlan(t testing.TB, in *Input) *Plan {
+	t.Helper()
+	p, err := MakePlan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func writeTree(t testing.TB, in *Input, files fakeFiles, dir string) (*Writer, Stats) {
+	t.Helper()
+	w := &Writer{Dir: dir, Keep: 2, Open: files.open}
+	st, err := w.Write(mustPlan(t, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, st
+}
+
+// listing describes a tree: "path size sha256" per file, then the text of
+// every file but the package files and index.html.
+func listing(t testing.TB, root string) string {
+	t.Helper()
+	var paths []string
+	// The files the tree has on its own, and the ones it lists.
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Type()&fs.ModeSymlink == 0 {
+			rel, _ := filepath.Rel(root, p)
+			paths = append(paths, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if _, err := os.Stat(filepath.Join(root, site.ManifestName)); err == nil {
+		WalkTree(root, func(rel, _ string) error {
+			if !slices.Contains(paths, rel) {
+				paths = append(paths, rel)
+			}
+			return nil
+		})
+	}
+	slices.Sort(paths)
+	var b strings.Builder
+	for _, p := range paths {
+		data, err := os.ReadFile(filepath.Join(root, p))
+		if err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", p, err)
+			continue
+		}
+		fmt.Fprintf(&b, "%s %d %s\n", p, len(data), hashHex(data))
+	}
+	for _, p := range paths {
+		if strings.HasPrefix(p, site.FilesDir+"/") || p == site.IndexName {
+			continue
+		}
+		data, _ := os.ReadFile(filepath.Join(root, p))
+		fmt.Fprintf(&b, "\n== %s\n%s", p, data)
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *updateGolden {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+func TestGoldenTree(t *testing.T) {
+	in, files := testInput(t)
+	dir := t.TempDir()
+	w, st := writeTree(t, in, files, dir)
+	golden(t, "small-tree.golden", listing(t, filepath.Join(dir, site.TreesDir, st.ID)))
+	if err := w.Publish(st.ID); err != nil {
+		t.Fatal(err)
+	}
+	if diffs, err := Verify(dir, nil); err != nil || len(diffs) != 0 {
+		t.Errorf("Verify = %v, %v", diffs, err)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	in, files := testInput(t)
+	a, b := t.TempDir(), t.TempDir()
+	_, sa := writeTree(t, in, files, a)
+	// The same inputs listed in another order, on another day.
+	slices.Reverse(in.Packages)
+	_, sb := writeTree(t, in, files, b)
+	if sa.ID != sb.ID {
+		t.Fatalf("tree ids differ: %s, %s", sa.ID, sb.ID)
+	}
+	la := listing(t, filepath.Join(a, site.TreesDir, sa.ID))
+	lb := listing(t, filepath.Join(b, site.TreesDir, sb.ID))
+	if la != lb {
+		t.Error("trees differ")
+	}
+	// And every byte of every file, package files and index.html too.
+	WalkTree(filepath.Join(a, site.TreesDir, sa.ID), func(rel, p string) error {
+		x, _ := os.ReadFile(p)
+		y, err := os.ReadFile(filepath.Join(b, site.TreesDir, sb.ID, rel))
+		if err != nil || !bytes.Equal(x, y) {
+			t.Errorf("%s differs", rel)
+		}
+		return nil
+	})
+	// Building again changes nothing.
+	w := &Writer{Dir: a, Open: files.open}
+	st, err := w.Write(mustPlan(t, in))
+	if err != nil || !st.Reused {
+		t.Errorf("second build: %+v, %v; want the tree reused", st, err)
+	}
+}
+
+// told returns the version a table sends a device on v, "" for none.
+func toldVersion(t *testing.T, p *Plan, tab *site.Table, v string) string {
+	t.Helper()
+	pv, err := device.ParseVersion(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := describeAnswer(p, tab.Answer(pv))
+	if strings.HasPrefix(d, "downloads=0") {
+		return ""
+	}
+	return strings.TrimPrefix(d, "update to ")
+}
+
+func TestDecisions(t *testing.T) {
+	files := fakeFiles{}
+	id := "UCPhone/Polycom/CX600/A/ENU"
+	pkg := fakePackage(files, "p.cab", []string{id}, "1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4")
+	tests := []struct {
+		name string
+		kv   []string
+		// what production and test devices on 1.0.0.1 .. 1.0.0.4 and on
+		// unknown 1.0.0.0 and 9.0.0.0 are sent
+		prod, test [6]string
+	}{
+		{"nothing approved", nil, [6]string{}, [6]string{}},
+		{"approved", []string{"approved", "1.0.0.2"},
+			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}},
+		{"approved and pending", []string{"approved", "1.0.0.2", "pending", "1.0.0.3"},
+			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.3", "1.0.0.3", "", "", "1.0.0.3", ""}},
+		{"pending only", []string{"pending", "1.0.0.3"},
+			[6]string{}, [6]string{"1.0.0.3", "1.0.0.3", "", "", "1.0.0.3", ""}},
+		{"restore held: downgrades allowed", []string{"approved", "1.0.0.2", "restore", "1.0.0.1"},
+			[6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}, [6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}},
+		{"after a restore", []string{"approved", "1.0.0.1", "allow_downgrade", "true"},
+			[6]string{"", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1"}, [6]string{"", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := policyHead + "rules:\n" + ruleYAML(id, tt.kv...)
+			in := &Input{PolicyBytes: []byte(src), Packages: []Package{pkg}}
+			var err error
+			if in.Policy, err = parsePolicy(src); err != nil {
+				t.Fatal(err)
+			}
+			p := mustPlan(t, in)
+			for ai, aud := range []site.Audience{site.Production, site.Test} {
+				want := [][6]string{tt.prod, tt.test}[ai]
+				var got [6]string
+				for i, v := range []string{"1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4", "1.0.0.0", "9.0.0.0"} {
+					got[i] = toldVersion(t, p, p.Lookups[0].Lookup.For(aud), v)
+				}
+				if got != want {
+					t.Errorf("%s: devices on 1..4, 0, 9 are sent %q, want %q", aud, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestInvariants(t *testing.T) {
+	in, _ := testInput(t)
+	for _, tt := range []struct {
+		name   string
+		breakP func(p *Plan)
+		want   string
+	}{
+		{"URL to a missing file", func(p *Plan) {
+			for name := range p.Files {
+				if strings.HasSuffix(name, "4.0.7577.4398/CPE/CPE.nbt") && strings.Contains(name, "CX600") {
+					delete(p.Files, name)
+				}
+			}
+		}, "is not in the tree"},
+		{"file with another hash", func(p *Plan) {
+			for name, o := range p.Files {
+				if strings.HasSuffix(name, "CPE.cat") {
+					o.SHA256 = strings.Repeat("0", 64)
+				}
+			}
+		}, "the answer says"},
+		{"answer of another identity", func(p *Plan) {
+			cx, hp := p.Lookups[2], p.Lookups[1] // sorted by path: aastra, hp, polycom
+			cx.Lookup.Test.Older = hp.Lookup.Test.Older
+			p.Lookups[2] = cx
+		}, "an update of another identity"},
+		{"downgrade not allowed", func(p *Plan) {
+			l := &p.Lookups[0] // Aastra: approved 4363, 4399 known, no downgrade
+			l.Lookup.Production.Versions["4.0.7577.4399"] = l.Lookup.Production.Older
+		}, "offered the older 4.0.7577.4363"},
+		{"newer versions downgraded", func(p *Plan) {
+			l := &p.Lookups[0]
+			l.Lookup.Production.Newer = l.Lookup.Production.Older
+		}, "versions newer than 4.0.7577.4363 are offered"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustPlan(t, in)
+			if err := p.check(); err != nil {
+				t.Fatalf("good plan fails its check: %v", err)
+			}
+			tt.breakP(p)
+			err := p.check()
+			if !errors.Is(err, ErrInvariant) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrInvariant with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPublishRevertKeep(t *testing.T) {
+	in, files := testInput(t)
+	dir := t.TempDir()
+	w := &Writer{Dir: dir, Keep: 1, Open: files.open}
+	var ids []string
+	for i := range 3 {
+		in.PolicyBytes = append(in.PolicyBytes, []byte(fmt.Sprintf("# edit %d\n", i))...)
+		st, err := w.Write(mustPlan(t, in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && st.Linked == 0 {
+			t.Errorf("build %d linked no files from earlier trees: %+v", i, st)
+		}
+		if err := w.Publish(st.ID); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, st.ID)
+	}
+	trees, _ := w.Trees()
+	if len(trees) != 2 || !slices.Contains(trees, ids[1]) || !slices.Contains(trees, ids[2]) {
+		t.Errorf("trees kept: %v; want the live one and one before", trees)
+	}
+	got, err := w.Revert()
+	if err != nil || got != ids[1] {
+		t.Fatalf("Revert = %s, %v; want %s", got, err, ids[1])
+	}
+	if cur, _ := w.Current(); cur != ids[1] {
+		t.Errorf("current is %s after revert", cur)
+	}
+	if _, err := w.Revert(); err == nil {
+		t.Error("revert past the kept trees succeeded")
+	}
+}
+
+func TestInterruptedWriteChangesNothing(t *testing.T) {
+	in, files := testInput(t)
+	dir := t.TempDir()
+	w, st := writeTree(t, in, files, dir)
+	w.Publish(st.ID)
+	before := listing(t, dir)
+	// A build whose package files cannot be read fails half-way.
+	in.PolicyBytes = append(in.PolicyBytes, "# changed\n"...)
+	p := mustPlan(t, in)
+	n := 0
+	broken := &Writer{Dir: dir, Keep: 2, Open: func(s Source) (io.ReadCloser, error) {
+		if n++; n > 1 {
+			return nil, errors.New("disk on fire")
+		}
+		return files.open(s)
+	}}
+	// Force extraction by building into a fresh site sharing nothing.
+	broken.Dir = t.TempDir()
+	if _, err := broken.Write(p); err == nil {
+		t.Fatal("write with failing reads succeeded")
+	}
+	ents, _ := os.ReadDir(filepath.Join(broken.Dir, site.TreesDir))
+	if len(ents) != 0 {
+		t.Errorf("failed write left %v", ents)
+	}
+	if after := listing(t, dir); after != before {
+		t.Error("the live site changed")
+	}
+}
+
+func TestSignVerify(t *testing.T) {
+	in, files := testInput(t)
+	priv, pub, err := GenerateKey(bytes.NewReader(bytes.Repeat([]byte{7}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := ParsePrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := ParsePublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	w := &Writer{Dir: dir, Open: files.open, Sign: Signer(sk)}
+	st, err := w.Write(mustPlan(t, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Publish(st.ID)
+	if diffs, err := Verify(dir, pk); err != nil || len(diffs) != 0 {
+		t.Fatalf("Verify = %v, %v", diffs, err)
+	}
+	tree := filepath.Join(dir, site.TreesDir, st.ID)
+	m, _ := os.ReadFile(filepath.Join(tree, site.ManifestName))
+	os.WriteFile(filepath.Join(tree, site.ManifestName), bytes.Replace(m, []byte(`"format": 1`), []byte(`"format": 1 `), 1), 0o644)
+	diffs, _ := Verify(dir, pk)
+	if !slices.Contains(diffs, "signature: does not match the manifest and key") {
+		t.Errorf("altered manifest: %v", diffs)
+	}
+	_, other, _ := GenerateKey(bytes.NewReader(bytes.Repeat([]byte{8}, 64)))
+	ok, _ := ParsePublicKey(other)
+	os.WriteFile(filepath.Join(tree, site.ManifestName), m, 0o644)
+	if diffs, _ := Verify(dir, ok); len(diffs) != 1 {
+		t.Errorf("wrong key: %v", diffs)
+	}
+}
+
+func TestPlanDiffGolden(t *testing.T) {
+	in, files := testInput(t)
+	dir := t.TempDir()
+	w, st := writeTree(t, in, files, dir)
+	w.Publish(st.ID)
+	before, err := TreeView(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(before, PlanView(mustPlan(t, in))); len(d) != 0 {
+		t.Fatalf("a plan of the live inputs differs from the live tree: %v", d)
+	}
+	// Approve the CX600's pending version.
+	src := strings.Replace(string(in.PolicyBytes), "approved: 4.0.7577.4363\n    pending: 4.0.7577.4398\n    restore: 4.0.7577.4100", "approved: 4.0.7577.4398\n    restore: 4.0.7577.4363", 1)
+	if in.Policy, err = parsePolicy(src); err != nil {
+		t.Fatal(err)
+	}
+	in.PolicyBytes = []byte(src)
+	changes := Diff(before, PlanView(mustPlan(t, in)))
+	var text, md bytes.Buffer
+	WriteText(&text, changes)
+	WriteMarkdown(&md, changes)
+	golden(t, "plan-approve.txt", text.String())
+	golden(t, "plan-approve.md", md.String())
+	if empty, _ := TreeView(t.TempDir()); len(empty.Told) != 0 {
+		t.Error("an empty site directory has answers")
+	}
+}
+
+func TestPruneSharedFiles(t *testing.T) {
+	in, files := testInput(t)
+	dir := t.TempDir()
+	w := &Writer{Dir: dir, Keep: 0, Open: files.open}
+	st, err := w.Write(mustPlan(t, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Publish(st.ID)
+	old := filepath.Join(dir, site.FilesDir, "UCPhone/Polycom/CX600/A/ENU/4.0.7577.4363/CPE/CPE.nbt")
+	if _, err := os.Stat(old); err != nil {
+		t.Fatal(err)
+	}
+	// Approve the CX600's pending version: its 4363 files are no longer
+	// offered, and once the old tree goes, they go.
+	src := strings.Replace(string(in.PolicyBytes), "approved: 4.0.7577.4363\n    pending: 4.0.7577.4398\n    restore: 4.0.7577.4100", "approved: 4.0.7577.4398\n    allow_downgrade: true", 1)
+	if in.Policy, err = parsePolicy(src); err != nil {
+		t.Fatal(err)
+	}
+	in.PolicyBytes = []byte(src)
+	st2, err := w.Write(mustPlan(t, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Fatalf("shared file of the live tree removed before publishing: %v", err)
+	}
+	w.Publish(st2.ID)
+	if _, err := os.Stat(old); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("file only the pruned tree listed is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(old)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("empty directory left: %v", err)
+	}
+	if diffs, err := Verify(dir, nil); err != nil || len(diffs) != 0 {
+		t.Errorf("Verify after pruning = %v, %v", diffs, err)
+	}
+}

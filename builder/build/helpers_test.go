@@ -1,0 +1,105 @@
+package build
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/update"
+)
+
+// fakeFiles serves package files from memory, for Writer.Open.
+type fakeFiles map[Source][]byte
+
+func (f fakeFiles) open(s Source) (io.ReadCloser, error) {
+	b, ok := f[s]
+	if !ok {
+		return nil, fmt.Errorf("no file %v", s)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+// content is the fake content of a package file.
+func content(dir, name string) []byte {
+	return []byte("content of " + dir + "/" + name + "\n")
+}
+
+// fakePackage makes a package named name holding the given versions of
+// the given identities, each with CPE.nbt and CPE.cat.
+func fakePackage(files fakeFiles, name string, ids []string, versions ...string) Package {
+	p := Package{Name: name}
+	for _, idStr := range ids {
+		id, err := policy.ParseIdentity(idStr)
+		if err != nil {
+			panic(err)
+		}
+		for _, vs := range versions {
+			v, err := policy.ParseVersion(vs)
+			if err != nil {
+				panic(err)
+			}
+			u := update.Update{Identity: id, UpdateType: "CPE", Version: v}
+			u.RuleID = update.DerivedRuleID(id, "CPE")
+			for _, fn := range []string{"CPE.cat", "CPE.nbt"} {
+				data := content(u.Dir(), fn)
+				sum := sha256.Sum256(data)
+				f := update.File{Name: fn, Path: u.Dir() + "/" + fn, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+				u.Files = append(u.Files, f)
+				files[Source{Package: name, Path: f.Path}] = data
+			}
+			p.Updates = append(p.Updates, u)
+		}
+	}
+	return p
+}
+
+// ruleYAML writes a rule of the policy.
+func ruleYAML(identity string, kv ...string) string {
+	id, _ := policy.ParseIdentity(identity)
+	s := fmt.Sprintf("  - id: %s\n    identity: %s\n    update_type: CPE\n", update.DerivedRuleID(id, "CPE"), identity)
+	for i := 0; i+1 < len(kv); i += 2 {
+		s += fmt.Sprintf("    %s: %s\n", kv[i], kv[i+1])
+	}
+	return s
+}
+
+const policyHead = `packages: packages
+service:
+  internal_url: https://ucupdates-r2.contoso.com
+  external_url: https://ucupdates-r2.contoso.com:4443
+topology_sites: [Dublin]
+`
+
+// testInput returns a small fleet: CX600 with approved, pending and
+// restore; Aastra approved only; HP with nothing approved.
+func testInput(t testing.TB) (*Input, fakeFiles) {
+	t.Helper()
+	files := fakeFiles{}
+	src := policyHead + "rules:\n" +
+		ruleYAML("UCPhone/Polycom/CX600/A/ENU", "approved", "4.0.7577.4363", "pending", "4.0.7577.4398", "restore", "4.0.7577.4100") +
+		ruleYAML("UCPhone/Aastra/6725ip/A/DEU", "approved", "4.0.7577.4363") +
+		ruleYAML("UCPhone/HP/4120/A/ENU", "pending", "4.0.7577.4398") +
+		"test_devices:\n  - name: lab\n    mac: 00-04-F2-12-34-56\n  - name: dublin\n    serial: sn-1\n    scope: Dublin\n"
+	pol, err := policy.Parse("policy.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Input{
+		Policy:      pol,
+		PolicyBytes: []byte(src),
+		Built:       time.Date(2013, 7, 30, 12, 0, 0, 0, time.UTC),
+		Packages: []Package{
+			fakePackage(files, "aaaa.cab", []string{"UCPhone/Polycom/CX600/A/ENU"}, "4.0.7577.4100", "4.0.7577.4363"),
+			fakePackage(files, "bbbb.cab", []string{"UCPhone/Polycom/CX600/A/ENU", "UCPhone/HP/4120/A/ENU"}, "4.0.7577.4398"),
+			fakePackage(files, "cccc.cab", []string{"UCPhone/Aastra/6725ip/A/DEU"}, "4.0.7577.4363", "4.0.7577.4399"),
+		},
+	}
+	return in, files
+}
+
+func parsePolicy(src string) (*policy.Policy, error) { return policy.Parse("policy.yaml", []byte(src)) }

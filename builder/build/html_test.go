@@ -1,0 +1,111 @@
+package build
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/duws/duws/builder/site"
+)
+
+func TestIndexSelfContained(t *testing.T) {
+	in, _ := testInput(t)
+	html := string(mustPlan(t, in).Files[site.IndexName].Data)
+	for _, bad := range []string{"<script", "src=", "href=\"http", "@import", "url("} {
+		if strings.Contains(html, bad) {
+			t.Errorf("index.html is not self-contained: has %q", bad)
+		}
+	}
+	for _, want := range []string{"Pending updates", "UCPhone/HP/4120/A/ENU", "4.0.7577.4398", "lab", "Dublin", "update to 4.0.7577.4363"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+}
+
+// chromium finds Debian's headless browser.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is needed in CI (.ci/run installs it)")
+	}
+	t.Skip("chromium not installed")
+	return ""
+}
+
+// TestIndexInBrowser renders index.html in a real browser: the text must
+// be there and the screenshot must not be blank.
+func TestIndexInBrowser(t *testing.T) {
+	browser := chromium(t)
+	in, files := testInput(t)
+	dir := t.TempDir()
+	_, st := writeTree(t, in, files, dir)
+	page := filepath.Join(dir, site.TreesDir, st.ID, site.IndexName)
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir()}
+	run := func(extra ...string) []byte {
+		cmd := exec.Command(browser, append(args, extra...)...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("chromium %v: %v\n%s", extra, err, errb.String())
+			}
+		case <-time.After(90 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("chromium %v timed out\n%s", extra, errb.String())
+		}
+		return out.Bytes()
+	}
+	dom := string(run("--dump-dom", "file://"+page))
+	for _, want := range []string{"Pending updates", "Deployed updates", "UCPhone/Polycom/CX600/A/ENU", "What devices are told"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered page lacks %q", want)
+		}
+	}
+	shot := filepath.Join(t.TempDir(), "index.png")
+	run("--screenshot="+shot, "--window-size=1200,900", "file://"+page)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dark := darkPixels(img); dark < 2000 {
+		t.Errorf("screenshot is (nearly) blank: %d dark pixels", dark)
+	}
+}
+
+func darkPixels(img image.Image) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if (r+g+bl)/3 < 0x8000 {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -1,0 +1,85 @@
+package site
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/duws/duws/builder/device"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestLookupPath(t *testing.T) {
+	for _, tt := range []struct {
+		id   Identity
+		typ  string
+		want string
+	}{
+		{Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "CPE", "lookup/ucphone~polycom~cx600~a~enu~cpe.json"},
+		{Identity{"UCPhone", "HP", "4120 Plus", "A~B", "DEU"}, "CPE", "lookup/ucphone~hp~4120%20plus~a%7Eb~deu~cpe.json"},
+		{Identity{"UCPhone", "Bäcker", "x", "a", "b"}, "CPE", "lookup/ucphone~b%C3%A4cker~x~a~b~cpe.json"},
+	} {
+		if got := LookupPath(tt.id, tt.typ); got != tt.want {
+			t.Errorf("LookupPath(%v) = %q, want %q", tt.id, got, tt.want)
+		}
+	}
+}
+
+func TestEncodeLookupRoundTrip(t *testing.T) {
+	l := Lookup{
+		Identity: `UCPhone/"Odd"/CX600/A/ENU`, UpdateType: "CPE",
+		Production: Table{Target: "1.0.0.2", Versions: map[string]string{"1.0.0.1": "answers/a.xml", "1.0.0.2": "answers/n.xml", "1.0.0.10": "answers/a.xml"}, Older: "answers/a.xml", Newer: "answers/n.xml"},
+		Test:       Table{Versions: map[string]string{}, Older: "answers/n.xml", Newer: "answers/n.xml"},
+	}
+	order := []device.Version{{1, 0, 0, 1}, {1, 0, 0, 2}, {1, 0, 0, 10}}
+	b := EncodeLookup(&l, order)
+	var got Lookup
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if diff := cmp.Diff(l, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if string(EncodeLookup(&l, order)) != string(b) {
+		t.Error("not deterministic")
+	}
+}
+
+func TestMergeAnswers(t *testing.T) {
+	a := RenderAnswer([]Update{{UpdateType: "CPE", Version: "1.0.0.2", InternalURL: "i", ExternalURL: "e", SignatureFile: "CPE.cat", Files: []UpdateFile{{"CPE.nbt", 3, "ab"}}}})
+	b := RenderAnswer([]Update{{UpdateType: "UI", Version: "2.0.0.0", InternalURL: "i2", ExternalURL: "e2"}})
+	got, err := MergeAnswers([][]byte{a, NoUpdateAnswer(), b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := RenderAnswer([]Update{
+		{UpdateType: "CPE", Version: "1.0.0.2", InternalURL: "i", ExternalURL: "e", SignatureFile: "CPE.cat", Files: []UpdateFile{{"CPE.nbt", 3, "ab"}}},
+		{UpdateType: "UI", Version: "2.0.0.0", InternalURL: "i2", ExternalURL: "e2"},
+	}); string(got) != string(want) {
+		t.Errorf("merged:\n%s\nwant:\n%s", got, want)
+	}
+	if got, _ := MergeAnswers([][]byte{NoUpdateAnswer(), NoUpdateAnswer()}); string(got) != string(NoUpdateAnswer()) {
+		t.Errorf("merging nothing gave %s", got)
+	}
+	if _, err := MergeAnswers([][]byte{[]byte("<html>")}); err == nil {
+		t.Error("foreign bytes merged")
+	}
+}
+
+func TestDevicesIsTest(t *testing.T) {
+	d := Devices{MACs: map[string]string{"0004f2123456": "global", "0004f2aaaaaa": "Dublin"}, Serials: map[string]string{"SN1": "Dublin"}}
+	for _, tt := range []struct {
+		mac, serial, site string
+		want              bool
+	}{
+		{"0004f2123456", "", "", true},
+		{"0004f2aaaaaa", "", "Dublin", true},
+		{"0004f2aaaaaa", "", "Redmond", false},
+		{"0004f2aaaaaa", "", "", false},
+		{"", "SN1", "Dublin", true},
+		{"ffffffffffff", "SN2", "Dublin", false},
+	} {
+		if got := d.IsTest(tt.mac, tt.serial, tt.site); got != tt.want {
+			t.Errorf("IsTest(%q, %q, %q) = %v", tt.mac, tt.serial, tt.site, got)
+		}
+	}
+}
