@@ -123,6 +123,17 @@ func MakePlan(in *Input) (*Plan, error) {
 		return nil, err
 	}
 	p.addData(site.DevicesName, append(b, '\n'))
+	svc := site.Service{
+		InternalURL:    in.Policy.Service.InternalURL,
+		ExternalURL:    in.Policy.Service.ExternalURL,
+		Inside:         nonNil(in.Policy.Network.Inside),
+		TrustedProxies: nonNil(in.Policy.Network.TrustedProxies),
+		TopologySites:  nonNil(in.Policy.TopologySites),
+	}
+	if b, err = json.MarshalIndent(svc, "", "  "); err != nil {
+		return nil, err
+	}
+	p.addData(site.ServiceName, append(b, '\n'))
 
 	p.Manifest = site.Manifest{
 		Format:   site.Format,
@@ -317,4 +328,11 @@ func (p *Plan) offer(pol *policy.Policy, u *update.Update, pkg string) (string, 
 		p.Files[name] = &Output{Source: &Source{Package: pkg, Path: f.Path}, Size: f.Size, SHA256: f.SHA256}
 	}
 	return p.addAnswer(site.RenderAnswer([]site.Update{su})), nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -9,6 +9,7 @@
 //	manifest.json                 every other file with size and SHA-256; the inputs' digest
 //	manifest.sig                  Ed25519 signature of manifest.json (optional)
 //	devices.json                  test devices: normalised MAC / serial -> scope
+//	service.json                  the networks counted as inside, the trusted proxies
 //	index.html                    the site for people
 //	answers/<sha256>.xml          each distinct answer, named by its hash
 //	lookup/<dt>~<brand>~<model>~<revision>~<locale>~<type>.json
@@ -25,6 +26,7 @@ package site
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -37,6 +39,7 @@ const Format = 1
 // Names in a tree.
 const (
 	ManifestName  = "manifest.json"
+	ServiceName   = "service.json"
 	SignatureName = "manifest.sig"
 	DevicesName   = "devices.json"
 	IndexName     = "index.html"
@@ -164,6 +167,15 @@ func (d *Devices) IsTest(mac, serial, site string) bool {
 		}
 	}
 	return false
+}
+
+// Service is what the responder needs of the policy's network settings.
+type Service struct {
+	InternalURL    string         `json:"internal_url"`
+	ExternalURL    string         `json:"external_url"`
+	Inside         []netip.Prefix `json:"inside"`
+	TrustedProxies []netip.Prefix `json:"trusted_proxies"`
+	TopologySites  []string       `json:"topology_sites"`
 }
 
 // Manifest lists every file of a tree but itself and its signature.
