@@ -32,13 +32,9 @@ func Add(path, user, password string, cost int) error {
 	if err := checkUser(user); err != nil {
 		return err
 	}
-	if cost == 0 {
-		cost = bcrypt.DefaultCost
-	}
-	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
-		// bcrypt.GenerateFromPassword would quietly use DefaultCost below
-		// MinCost; an explicit cost is a decision, so refuse instead.
-		return fmt.Errorf("bcrypt cost %d out of range [%d, %d]", cost, bcrypt.MinCost, bcrypt.MaxCost)
+	cost, err := resolveCost(cost)
+	if err != nil {
+		return err
 	}
 	switch {
 	case password == "":
@@ -50,13 +46,33 @@ func Add(path, user, password string, cost int) error {
 	if err != nil {
 		return err
 	}
-	// Same algorithm; $2y$ is what htpasswd -B writes, so files stay
-	// uniform whichever tool added a user.
-	hash := "$2y$" + strings.TrimPrefix(string(h), "$2a$")
+	hash := string(h)
+	if strings.HasPrefix(hash, "$2a$") {
+		// Same algorithm; $2y$ is what htpasswd -B writes, so files stay
+		// uniform whichever tool added a user.
+		hash = "$2y$" + hash[len("$2a$"):]
+	}
+	if !validBcrypt(hash) {
+		return fmt.Errorf("bcrypt produced a hash this package would not read back")
+	}
 	return edit(path, true, func(t *table) error {
 		t.set(user, hash)
 		return nil
 	})
+}
+
+// resolveCost turns 0 into bcrypt.DefaultCost and refuses costs bcrypt
+// does not have. bcrypt.GenerateFromPassword would quietly use
+// DefaultCost below MinCost; an explicit cost is a decision, so refuse it
+// instead.
+func resolveCost(cost int) (int, error) {
+	if cost == 0 {
+		return bcrypt.DefaultCost, nil
+	}
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return 0, fmt.Errorf("bcrypt cost %d out of range [%d, %d]", cost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	return cost, nil
 }
 
 // Remove deletes user's line from the htpasswd file at path. Removing a

@@ -131,17 +131,19 @@ func TestAddRejects(t *testing.T) {
 	assertOnly(t, dir)
 }
 
-func TestAddDefaultCost(t *testing.T) {
-	if testing.Short() {
-		t.Skip("hashes at bcrypt.DefaultCost")
-	}
-	path := filepath.Join(t.TempDir(), "users")
-	if err := Add(path, "a", "pw", 0); err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(path)
-	if c, err := bcrypt.Cost(data[2 : 2+bcryptLen]); err != nil || c != bcrypt.DefaultCost {
-		t.Errorf("cost = %d, %v, want %d", c, err, bcrypt.DefaultCost)
+func TestResolveCost(t *testing.T) {
+	for _, tt := range []struct{ cost, want int }{
+		{0, bcrypt.DefaultCost},
+		{4, 4},
+		{31, 31},
+		{3, 0},
+		{-1, 0},
+		{32, 0},
+	} {
+		got, err := resolveCost(tt.cost)
+		if got != tt.want || (err != nil) != (tt.want == 0) {
+			t.Errorf("resolveCost(%d) = %d, %v, want %d", tt.cost, got, err, tt.want)
+		}
 	}
 }
 
