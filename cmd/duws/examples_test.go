@@ -42,7 +42,7 @@ func TestExamplePolicies(t *testing.T) {
 	if _, err := policy.Parse("examples/policy-full.yaml", b); err != nil {
 		t.Errorf("examples/policy-full.yaml: %v", err)
 	}
-	if code, out, errs := runCLI(t, "check", "--policy", "../../policy.yaml"); code != 0 {
+	if code, out, errs := runCLI(t, "validate", "--policy", "../../policy.yaml"); code != 0 {
 		t.Errorf("duws check of the top-level policy: %s%s", out, errs)
 	}
 }

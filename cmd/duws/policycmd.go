@@ -99,7 +99,7 @@ func policyCommands() []*cli.Command {
 			},
 		},
 		{
-			Name:  "check",
+			Name:  "validate",
 			Usage: "check the policy and that every version it names is in a stored package",
 			Flags: []cli.Flag{policyFlag},
 			Action: func(c *cli.Context) error {

@@ -86,7 +86,7 @@ func TestImportAndLifecycle(t *testing.T) {
 		{[]string{"remove", "--policy", pol, "UCPhone/Polycom/CX[37]*/*/*"}, 0, "removed"},
 		{[]string{"clean", "--policy", pol, "--dry-run"}, 0, "would delete"},
 		{[]string{"clean", "--policy", pol}, 0, "deleted"},
-		{[]string{"check", "--policy", pol}, 0, "ok"},
+		{[]string{"validate", "--policy", pol}, 0, "ok"},
 		{[]string{"rules", "--policy", pol}, 0, "4.0.7577.4100"},
 		{[]string{"rules", "--policy", pol, "--json"}, 0, `"approved": "4.0.7577.4100"`},
 		{[]string{"remove", "--policy", pol, "3757926b"}, 0, "removed"},
@@ -127,7 +127,7 @@ func TestBrokenPolicyListsEveryProblem(t *testing.T) {
 	dir := t.TempDir()
 	pol := filepath.Join(dir, "policy.yaml")
 	os.WriteFile(pol, []byte("packages: p\nrules:\n  - id: nope\n    identity: a/b\n    update_type: CPE\n    aproved: 1.2.3.4\n"), 0o644)
-	code, _, errs := runCLI(t, "check", "--policy", pol)
+	code, _, errs := runCLI(t, "validate", "--policy", pol)
 	for _, want := range []string{"policy.yaml:3:", "policy.yaml:4:", "policy.yaml:6:"} {
 		if code != 1 || !strings.Contains(errs, want) {
 			t.Errorf("exit %d, stderr lacks %q:\n%s", code, want, errs)
@@ -177,7 +177,7 @@ func TestImportInterrupted(t *testing.T) {
 				t.Fatalf("after kill at %v: %v", delay, err)
 			}
 		}
-		if code, out, errs := runCLI(t, "check", "--policy", pol); code != 0 {
+		if code, out, errs := runCLI(t, "validate", "--policy", pol); code != 0 {
 			t.Fatalf("after kill at %v: check: %s%s", delay, out, errs)
 		}
 		// Running the import again finishes the job.

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/duws/duws/responder"
+	"github.com/urfave/cli/v2"
+)
+
+// serveOptions are the flags of duws serve.
+type serveOptions struct {
+	site, policy                       string
+	internal, external, admin          []string
+	tlsCert, tlsKey, tlsMin            string
+	insecureExternal, insideOnly       bool
+	htpasswd, auditDir, server, tsSite string
+	grace                              time.Duration
+	reload                             time.Duration
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "answer devices' checks and serve update files from a built site",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "site", Usage: "the site `DIR` (from duws build); without it, the tree is built from --policy into a temporary directory"},
+			policyFlag,
+			&cli.StringSliceFlag{Name: "internal", Usage: "listen on `ADDR` as the internal web site (repeatable)"},
+			&cli.StringSliceFlag{Name: "external", Usage: "listen on `ADDR` as the external web site (repeatable); needs TLS"},
+			&cli.StringSliceFlag{Name: "admin", Usage: "listen on `ADDR` for /metrics and /healthz"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "certificate `FILE` (PEM, reloaded when it changes); it must name ucupdates-r2.<domain>"},
+			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` (PEM)"},
+			&cli.StringFlag{Name: "tls-min-version", Value: "1.2", Usage: "oldest TLS `VERSION` accepted: 1.2 or 1.3, or 1.0/1.1 for old phones"},
+			&cli.BoolFlag{Name: "insecure-external", Usage: "allow the external listener without TLS (for a TLS-terminating proxy in front)"},
+			&cli.BoolFlag{Name: "internal-inside-only", Usage: "treat clients of the internal listener outside the policy's inside networks as outside"},
+			&cli.StringFlag{Name: "htpasswd", Usage: "accounts `FILE` (bcrypt, from duws users or htpasswd -B) for requests from outside"},
+			&cli.StringFlag{Name: "audit-dir", Value: "audit", Usage: "`DIR` for the daily audit logs"},
+			&cli.StringFlag{Name: "server-name", Usage: "`NAME` in audit log file names (default: the host name)"},
+			&cli.StringFlag{Name: "topology-site", Usage: "the Lync topology `SITE` this responder serves, for site-scoped test devices"},
+			&cli.DurationFlag{Name: "grace", Value: 30 * time.Second, Usage: "on shutdown, how long requests in flight may take to finish"},
+			&cli.DurationFlag{Name: "reload-interval", Value: time.Second, Usage: "how often to look for a new tree"},
+		},
+		Action: func(c *cli.Context) error {
+			o := serveOptions{
+				site: c.String("site"), policy: c.String("policy"),
+				internal: c.StringSlice("internal"), external: c.StringSlice("external"), admin: c.StringSlice("admin"),
+				tlsCert: c.String("tls-cert"), tlsKey: c.String("tls-key"), tlsMin: c.String("tls-min-version"),
+				insecureExternal: c.Bool("insecure-external"), insideOnly: c.Bool("internal-inside-only"),
+				htpasswd: c.String("htpasswd"), auditDir: c.String("audit-dir"), server: c.String("server-name"),
+				tsSite: c.String("topology-site"), grace: c.Duration("grace"), reload: c.Duration("reload-interval"),
+			}
+			return runServe(c.Context, c.App.Writer, c.App.ErrWriter, o)
+		},
+	}
+}
+
+func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) error {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if len(o.internal)+len(o.external) == 0 {
+		o.internal = []string{"localhost:8080"}
+	}
+	minTLS, ok := responder.TLSVersions[o.tlsMin]
+	if !ok {
+		return usageErrorf("serve: --tls-min-version %q: want 1.0, 1.1, 1.2 or 1.3", o.tlsMin)
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return usageErrorf("serve: give both --tls-cert and --tls-key, or neither")
+	}
+	if len(o.external) > 0 && o.tlsCert == "" && !o.insecureExternal {
+		return usageErrorf("serve: the external listener needs TLS (--tls-cert, --tls-key), or --insecure-external behind a TLS-terminating proxy")
+	}
+	if o.site == "" {
+		dir, err := os.MkdirTemp("", "duws-site-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if err := runBuild(io.Discard, buildOptions{policy: o.policy, out: dir, keep: 1, publish: true}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "built the tree of %s into %s\n", o.policy, dir)
+		o.site = dir
+	}
+	cfg := responder.Config{Site: o.site, TopologySite: o.tsSite, InternalInsideOnly: o.insideOnly, Logger: logger}
+	closeAudit, err := setupAccounts(&cfg, o, logger)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	r, err := responder.New(cfg)
+	if err != nil {
+		return err
+	}
+	var tlsConfig *tls.Config
+	if o.tlsCert != "" {
+		cr, err := responder.NewCertReloader(o.tlsCert, o.tlsKey, logger)
+		if err != nil {
+			return err
+		}
+		tlsConfig = cr.TLSConfig(minTLS)
+	}
+	var lns []*responder.Listener
+	add := func(kind responder.Kind, addrs []string) error {
+		for _, a := range addrs {
+			l := &responder.Listener{Kind: kind, Addr: a}
+			h := r.Handler(kind)
+			if kind == responder.Admin {
+				h = r.AdminHandler()
+			} else if tlsConfig != nil {
+				l.TLS = tlsConfig
+			}
+			l.Server = responder.NewServer(h, l.TLS, logger)
+			if err := l.Listen(); err != nil {
+				return err
+			}
+			scheme := "http"
+			if l.TLS != nil {
+				scheme = "https"
+			}
+			fmt.Fprintf(stdout, "%s listener on %s://%s\n", kind, scheme, l.Addr)
+			lns = append(lns, l)
+		}
+		return nil
+	}
+	for _, k := range []struct {
+		kind  responder.Kind
+		addrs []string
+	}{{responder.Internal, o.internal}, {responder.External, o.external}, {responder.Admin, o.admin}} {
+		if err := add(k.kind, k.addrs); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "serving tree %s from %s\n", r.Tree().ID, o.site)
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go r.Watch(wctx, o.reload)
+	return responder.Serve(ctx, lns, o.grace)
+}
