@@ -19,6 +19,7 @@ type serveOptions struct {
 	internal, external, admin          []string
 	tlsCert, tlsKey, tlsMin            string
 	insecureExternal, insideOnly       bool
+	plainInternal                      bool
 	htpasswd, auditDir, server, tsSite string
 	grace                              time.Duration
 	reload                             time.Duration
@@ -38,6 +39,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` (PEM)"},
 			&cli.StringFlag{Name: "tls-min-version", Value: "1.2", Usage: "oldest TLS `VERSION` accepted: 1.2 or 1.3, or 1.0/1.1 for old phones"},
 			&cli.BoolFlag{Name: "insecure-external", Usage: "allow the external listener without TLS (for a TLS-terminating proxy in front)"},
+			&cli.BoolFlag{Name: "plain-internal", Usage: "serve the internal listener over plain HTTP even with a certificate (behind a TLS-terminating proxy on the same host)"},
 			&cli.BoolFlag{Name: "internal-inside-only", Usage: "treat clients of the internal listener outside the policy's inside networks as outside"},
 			&cli.StringFlag{Name: "htpasswd", Usage: "accounts `FILE` (bcrypt, from duws users or htpasswd -B) for requests from outside"},
 			&cli.StringFlag{Name: "audit-dir", Value: "audit", Usage: "`DIR` for the daily audit logs"},
@@ -51,7 +53,7 @@ func serveCommand() *cli.Command {
 				site: c.String("site"), policy: c.String("policy"),
 				internal: c.StringSlice("internal"), external: c.StringSlice("external"), admin: c.StringSlice("admin"),
 				tlsCert: c.String("tls-cert"), tlsKey: c.String("tls-key"), tlsMin: c.String("tls-min-version"),
-				insecureExternal: c.Bool("insecure-external"), insideOnly: c.Bool("internal-inside-only"),
+				insecureExternal: c.Bool("insecure-external"), insideOnly: c.Bool("internal-inside-only"), plainInternal: c.Bool("plain-internal"),
 				htpasswd: c.String("htpasswd"), auditDir: c.String("audit-dir"), server: c.String("server-name"),
 				tsSite: c.String("topology-site"), grace: c.Duration("grace"), reload: c.Duration("reload-interval"),
 			}
@@ -112,7 +114,7 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 			h := r.Handler(kind)
 			if kind == responder.Admin {
 				h = r.AdminHandler()
-			} else if tlsConfig != nil {
+			} else if tlsConfig != nil && !(kind == responder.Internal && o.plainInternal) {
 				l.TLS = tlsConfig
 			}
 			l.Server = responder.NewServer(h, l.TLS, logger)

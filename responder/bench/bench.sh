@@ -54,7 +54,7 @@ pid $work/nginx.pid;
 error_log $work/nginx-error.log;
 events { worker_connections 4096; }
 http {
-	access_log off;
+	access_log $work/nginx-access.log;  # duws writes an audit row per check: nginx logs each request too
 	sendfile on;
 	keepalive_requests 1000000;
 	server {
@@ -73,11 +73,12 @@ NGX
 "$nginx" -c "$work/nginx.conf"
 pids+=("$(sleep 0.5; cat "$work/nginx.pid")")
 
-"$work/duws" serve --site "$work/site" --internal 127.0.0.1:18081 --external 127.0.0.1:18444 \
+"$work/duws" serve --site "$work/site" --internal 127.0.0.1:18081 --plain-internal --external 127.0.0.1:18444 \
 	--tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --audit-dir "$work/audit" >"$work/duws.log" 2>&1 &
 duws_pid=$!
 pids+=("$duws_pid")
-for _ in $(seq 50); do curl -sf http://127.0.0.1:18081/healthz >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18081/healthz >/dev/null 2>&1 && break; sleep 0.1; done
+curl -sf http://127.0.0.1:18081/healthz >/dev/null || { echo "bench: duws serve did not start:" >&2; cat "$work/duws.log" >&2; exit 1; }
 
 cat > "$work/check.lua" <<'LUA'
 wrk.method = "POST"
@@ -93,7 +94,9 @@ bps() { awk '/Transfer\/sec/ {v=$2; if (v ~ /GB/) m=1024; else if (v ~ /MB/) m=1
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 
 # Checks: the body duws answers must be the one nginx serves.
-curl -sf -X POST --data-binary "$(sed -n 's/^wrk.body = \[\[\(.*\)\]\]$/\1/p' "$work/check.lua")" http://127.0.0.1:18081/RequestHandler/ucdevice.upx | cmp - "$work/static/answer.xml"
+sed -n 's/^wrk.body = \[\[\(.*\)\]\]$/\1/p' "$work/check.lua" > "$work/check.xml"
+curl -sS -X POST --data-binary "@$work/check.xml" http://127.0.0.1:18081/RequestHandler/ucdevice.upx > "$work/got.xml"
+cmp "$work/got.xml" "$work/static/answer.xml" || { echo "bench: duws answered otherwise than the static answer:" >&2; cat "$work/got.xml" >&2; exit 1; }
 
 c_nginx=$(wrk -t2 -c64 -d"${secs}s" http://127.0.0.1:18080/answer.xml | rps)
 c_duws=$(wrk -t2 -c64 -d"${secs}s" -s "$work/check.lua" http://127.0.0.1:18081/RequestHandler/ucdevice.upx | rps)

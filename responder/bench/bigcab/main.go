@@ -26,7 +26,7 @@ func main() {
 	}
 	w := cab.NewWriter(f)
 	w.NewFolder(cab.None) // stored: the benchmark measures serving, not decoding
-	dir := "UCPhone/Polycom/CX600/A/ENU/" + *version + "/CPE/"
+	dir := "UCPhone/Polycom/CX600/B/ENU/" + *version + "/CPE/"
 	fw, _ := w.Create(dir + "CPE.nbt")
 	rng := rand.New(rand.NewPCG(1, 2))
 	buf := make([]byte, 1<<20)
