@@ -21,7 +21,8 @@
 // are quoted by [encoding/csv] where needed. New files are created with mode
 // 0640 whatever the umask, for an administrators' group to read. An existing
 // file of the day is appended to, so a restart on the same day continues
-// the same file; one [Log] per directory and server name may write at once.
+// the same file. Only one [Log] at a time may write a directory's files of
+// one server name: give each responder its own name.
 // Files are never rotated or removed by this package; past days' files are
 // closed and may be archived or deleted freely.
 //

@@ -26,7 +26,7 @@ type Fleet struct {
 	Devices []Device
 	// Skipped counts the rows that could not be read as records.
 	Skipped int
-	// Problems describe, as "file:line: what", the first few skipped
+	// Problems describe, as "file:line: what", the first ten skipped
 	// rows, and every file that was not an audit log.
 	Problems []string
 }
