@@ -144,7 +144,7 @@ func (r *Request) set(mod *Module, inModule bool, name, value string) {
 			f = &r.User
 		}
 	}
-	if f != nil {
+	if f != nil && value != "" {
 		*f += value
 	}
 }
@@ -232,6 +232,9 @@ func (s *scanner) next1() (t token, skip bool, err error) {
 		}
 		raw := src[s.pos : s.pos+end]
 		s.pos += end
+		if len(bytes.TrimLeft(raw, " \t\r\n")) == 0 {
+			return token{kind: tokText}, false, nil // layout between elements
+		}
 		text, err := unescape(raw)
 		if err != nil {
 			return token{}, false, s.errf("%v", err)
@@ -328,6 +331,18 @@ func tagName(tag []byte) (string, []byte) {
 	return localName(tag[:i]), tag[i:]
 }
 
+// knownNames are the element and attribute names a check uses; they are
+// returned without allocating.
+var knownNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"deviceupdaterequest", "device", "modules", "module", "devicetype", "mac", "macaddress",
+		"serial", "serialnumber", "vendor", "brand", "model", "revision", "hardwarerevision", "locale", "user", "username",
+		"name", "filename", "updatetype", "type", "version", "timestamp", "xml", "encoding", "xmlns"} {
+		m[n] = n
+	}
+	return m
+}()
+
 // localName drops a namespace prefix and lower-cases an XML name; it
 // returns "" for what cannot be a name.
 func localName(b []byte) string {
@@ -347,6 +362,9 @@ func localName(b []byte) string {
 			return ""
 		}
 		buf[i] = c
+	}
+	if n, ok := knownNames[string(buf[:len(b)])]; ok { // no allocation for the lookup
+		return n
 	}
 	return string(buf[:len(b)])
 }

@@ -30,9 +30,15 @@ type Tree struct {
 	files    map[string]site.File // lower-case path under files/ -> entry
 	noUpdate []byte
 
-	lookups sync.Map // lookup path -> *site.Lookup, or errNoLookup
-	answers sync.Map // answer path -> []byte
+	mu      sync.RWMutex
+	byKey   map[lookupKey]*site.Lookup // as devices spell it; nil value: none
+	lookups sync.Map                   // lookup path -> *site.Lookup, or errNoLookup
+	answers sync.Map                   // answer path -> []byte
 }
+
+// lookupKey is an identity and update type as a device spells them, so
+// that a repeated check finds its table without building its path.
+type lookupKey struct{ dt, brand, model, rev, locale, typ string }
 
 var errNoLookup = errors.New("no lookup table")
 
@@ -46,7 +52,7 @@ func LoadTree(dir string) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{ID: filepath.Base(real), Dir: real, files: map[string]site.File{}}
+	t := &Tree{ID: filepath.Base(real), Dir: real, files: map[string]site.File{}, byKey: map[lookupKey]*site.Lookup{}}
 	if err := readJSON(filepath.Join(real, site.ManifestName), &t.Manifest); err != nil {
 		return nil, err
 	}
@@ -87,6 +93,30 @@ func readJSON(path string, v any) error {
 // lookup returns the lookup table for an identity and update type, or nil
 // when the tree has none (the device has no rule).
 func (t *Tree) lookup(id site.Identity, updateType string) (*site.Lookup, error) {
+	k := lookupKey{id.DeviceType, id.Brand, id.Model, id.Revision, id.Locale, updateType}
+	t.mu.RLock()
+	l, ok := t.byKey[k]
+	t.mu.RUnlock()
+	if ok {
+		return l, nil
+	}
+	l, err := t.lookupPath(id, updateType)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	if len(t.byKey) < maxSpellings {
+		t.byKey[k] = l
+	}
+	t.mu.Unlock()
+	return l, nil
+}
+
+// maxSpellings bounds the lookup cache by device spelling, which devices
+// (or anyone posting checks) choose.
+const maxSpellings = 100000
+
+func (t *Tree) lookupPath(id site.Identity, updateType string) (*site.Lookup, error) {
 	p := site.LookupPath(id, updateType)
 	if v, ok := t.lookups.Load(p); ok {
 		if l, ok := v.(*site.Lookup); ok {
@@ -146,7 +176,10 @@ func (t *Tree) decide(r *Request, test bool) ([]byte, []string, error) {
 			continue
 		}
 		tab := l.For(aud)
-		ap := tab.Answer(v)
+		ap, ok := tab.Versions[m.Version] // devices report canonical versions
+		if !ok {
+			ap = tab.Answer(v)
+		}
 		if ap == t.Manifest.NoUpdate {
 			continue
 		}
