@@ -47,7 +47,7 @@ type device struct {
 
 var releases = []release{
 	{file: "polycom-4.0.7577.4100.cab", brand: "Polycom", version: "4.0.7577.4100", date: day(2011, 9, 20),
-		devices: []device{{"CX600", "A", []string{"ENU"}}}},
+		devices: []device{{"CX600", "A", []string{"ENU"}}, {"CX700", "A", []string{"ENU"}}}},
 	{file: "polycom-4.0.7577.4363.cab", brand: "Polycom", version: "4.0.7577.4363", date: day(2013, 3, 12),
 		devices: []device{{"CX600", "A", []string{"ENU"}}, {"CX3000", "A", []string{"ENU"}}, {"CX700", "A", []string{"ENU"}}}},
 	{file: "polycom-4.0.7577.4398.cab", brand: "Polycom", version: "4.0.7577.4398", date: day(2013, 7, 2),
