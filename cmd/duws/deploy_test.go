@@ -436,3 +436,10 @@ func TestWorkflowExample(t *testing.T) {
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+func TestServeRefusesExternalWithoutTLS(t *testing.T) {
+	code, _, errs := runCLI(t, "serve", "--site", t.TempDir(), "--external", "127.0.0.1:0")
+	if code != exitUsage || !strings.Contains(errs, "needs TLS") {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+}
