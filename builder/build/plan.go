@@ -74,6 +74,19 @@ type Plan struct {
 	Devices  site.Devices
 	Manifest site.Manifest // complete, ready to encode
 	Policy   *policy.Policy
+
+	strs map[policy.Version]string // one string per version, shared by every table
+}
+
+// str returns the text of a version, one shared string per version: a
+// large fleet has a million table entries over a few hundred versions.
+func (p *Plan) str(v policy.Version) string {
+	s, ok := p.strs[v]
+	if !ok {
+		s = v.String()
+		p.strs[v] = s
+	}
+	return s
 }
 
 // LookupPlan is the lookup table of one rule, with what it was made from.
@@ -88,7 +101,7 @@ type LookupPlan struct {
 func MakePlan(in *Input) (*Plan, error) {
 	pkgs := slices.Clone(in.Packages)
 	slices.SortFunc(pkgs, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
-	p := &Plan{Files: map[string]*Output{}, Policy: in.Policy}
+	p := &Plan{Files: map[string]*Output{}, Policy: in.Policy, strs: map[policy.Version]string{}}
 	var errs []string
 	noUpdate := p.addAnswer(site.NoUpdateAnswer())
 	ix := newIndex(pkgs, in.Policy)
@@ -279,16 +292,16 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate 
 			if offer, err = p.offer(pol, e.u, e.pkg); err != nil {
 				return lp, fmt.Errorf("rule %s: %w", r, err)
 			}
-			t.Target = target.String()
+			t.Target = p.str(*target)
 		}
 		for _, v := range versions {
 			switch {
 			case target == nil || v == *target:
-				t.Versions[v.String()] = noUpdate
+				t.Versions[p.str(v)] = noUpdate
 			case v.Compare(*target) > 0 && !downgrade:
-				t.Versions[v.String()] = noUpdate
+				t.Versions[p.str(v)] = noUpdate
 			default:
-				t.Versions[v.String()] = offer
+				t.Versions[p.str(v)] = offer
 			}
 		}
 		t.Older, t.Newer = offer, offer
