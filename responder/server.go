@@ -32,11 +32,13 @@ const (
 	maxHeaderBytes = 16 << 10
 )
 
-// NewServer returns an http.Server with every timeout and limit set.
+// NewServer returns an http.Server with every timeout and limit set. The
+// TLS configuration is copied: net/http adds to it when serving, so two
+// servers must not share one.
 func NewServer(h http.Handler, tlsConfig *tls.Config, logger *slog.Logger) *http.Server {
 	s := &http.Server{
 		Handler:           h,
-		TLSConfig:         tlsConfig,
+		TLSConfig:         tlsConfig.Clone(),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,

@@ -20,12 +20,12 @@ func TestCabextract(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	inputs := map[string][]byte{
-		"mixed":  genMixed(rng, 3<<20+12345),
-		"exe":    genExe(rng, 700000, 0),
+		"mixed":  genMixed(rng, 1<<20+12345),
+		"exe":    genExe(rng, 300000, 0),
 		"small":  genText(rng, 11),
 		"random": genRandom(rng, 100001),
 	}
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		delete(inputs, "mixed")
 	}
 	dir := t.TempDir()

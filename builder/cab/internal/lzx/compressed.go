@@ -24,8 +24,11 @@ func (d *Decoder) decodeCompressed(end int, aligned bool) error {
 	// back a whole window; before that, only to the folder's first byte,
 	// which is window position 0 (a frame never crosses the window end).
 	full := d.total >= int64(wsize)
+	q := &d.queue
+	nq := 0
 
 	var err error
+symbols:
 	for wpos < end {
 		if n < minRefill {
 			if p+8 <= len(src) {
@@ -55,7 +58,7 @@ func (d *Decoder) decodeCompressed(end int, aligned bool) error {
 		}
 		if sym >= numMain {
 			err = d.corrupt("main tree code missing")
-			break
+			break symbols
 		}
 		sym -= numChars
 		slot := sym >> 3
@@ -71,7 +74,7 @@ func (d *Decoder) decodeCompressed(end int, aligned bool) error {
 			ls := e >> 8
 			if ls >= numLengthSymbols {
 				err = d.corrupt("length tree code missing")
-				break
+				break symbols
 			}
 			length += int(ls)
 		}
@@ -110,7 +113,7 @@ func (d *Decoder) decodeCompressed(end int, aligned bool) error {
 				as := e >> 8
 				if as >= numAlignedSymbols {
 					err = d.corrupt("aligned offset tree code missing")
-					break
+					break symbols
 				}
 				off += as
 			} else if extra > 0 {
@@ -126,28 +129,63 @@ func (d *Decoder) decodeCompressed(end int, aligned bool) error {
 
 		if length > end-wpos {
 			err = d.corrupt("match of %d bytes at frame offset %d runs past the end of its block or frame", length, wpos-d.frameStart)
-			break
+			break symbols
 		}
 		if off == 0 || off > uint32(wsize) {
 			err = d.badOffset(off, wpos)
-			break
+			break symbols
 		}
 		s := wpos - int(off)
 		if s < 0 {
 			if !full {
 				err = d.badOffset(off, wpos)
-				break
+				break symbols
 			}
 			s += wsize
 		}
+		// Queue the copy. Literals that follow go to the window at
+		// once, and the queued copies run in order later: fine, unless
+		// this match reads from ahead of the output (round the window)
+		// where later symbols of the run will write.
+		q[nq] = matchCopy{dst: int32(wpos), src: int32(s), n: int32(length), off: off}
+		nq++
+		if nq == len(q) || s > wpos && s < end {
+			copyMatches(win, wsize, q[:nq])
+			nq = 0
+		}
+		wpos += length
+	}
+
+	copyMatches(win, wsize, q[:nq])
+	d.br.p, d.br.buf, d.br.n = p, buf, n
+	d.wpos = wpos
+	d.r0, d.r1, d.r2 = r0, r1, r2
+	return err
+}
+
+// matchCopy is a match waiting to be copied in the window.
+type matchCopy struct {
+	dst, src, n int32
+	off         uint32
+}
+
+// copyQueueLen is how many match copies are gathered before they run, in
+// a loop of their own: the symbol decoding loop stays small, and the
+// window reads of successive copies, often far apart, may overlap.
+const copyQueueLen = 64
+
+// copyMatches runs queued match copies in order.
+func copyMatches(win []byte, wsize int, q []matchCopy) {
+	for _, m := range q {
+		wpos, s, length, off := int(m.dst), int(m.src), int(m.n), int(m.off)
 		switch {
-		case off >= 8 && int(off) <= wsize-8 && s+length <= wsize:
+		case off >= 8 && off <= wsize-8 && s+length <= wsize:
 			// The source is 8 or more bytes behind the output, or
-			// (wrapping round the window) 8 or more ahead of it, so
-			// no load below reads a byte this copy has already
-			// written, except where the byte is the same as the one
-			// read before (the last, overlapping move of a long
-			// match). Nothing is written past the match.
+			// (round the window) 8 or more ahead of it, so no load
+			// below reads a byte this copy has already written,
+			// except where the byte is the same as the one read
+			// before (the last, overlapping move of a long match).
+			// Nothing is written past the match.
 			switch {
 			case length >= 8:
 				for i := 0; i < length-8; i += 8 {
@@ -168,9 +206,9 @@ func (d *Decoder) decodeCompressed(end int, aligned bool) error {
 		case s+length <= wsize:
 			// Short offsets repeat a pattern: byte by byte.
 			dst := win[wpos : wpos+length]
-			srcb := win[s : s+length]
+			src := win[s : s+length]
 			for i := range dst {
-				dst[i] = srcb[i]
+				dst[i] = src[i]
 			}
 		default:
 			// The source runs past the end of the window into its
@@ -183,13 +221,7 @@ func (d *Decoder) decodeCompressed(end int, aligned bool) error {
 				}
 			}
 		}
-		wpos += length
 	}
-
-	d.br.p, d.br.buf, d.br.n = p, buf, n
-	d.wpos = wpos
-	d.r0, d.r1, d.r2 = r0, r1, r2
-	return err
 }
 
 // badOffset is the error for a match at window position wpos whose offset

@@ -5,10 +5,6 @@ import (
 	"fmt"
 )
 
-// windowSlack is room past the end of the window, so that a match copy
-// may write a few bytes past its end in 8-byte moves.
-const windowSlack = 16
-
 // Decoder decompresses the LZX frames of one cabinet folder at a time.
 // It is not safe for concurrent use.
 type Decoder struct {
@@ -44,6 +40,8 @@ type Decoder struct {
 
 	mainTable, lengthTable, alignedTable, pretreeTable huffTable
 
+	queue [copyQueueLen]matchCopy
+
 	err error
 }
 
@@ -56,7 +54,7 @@ func NewDecoder(windowBits int) (*Decoder, error) {
 	}
 	d := &Decoder{windowBits: windowBits, wsize: 1 << windowBits}
 	d.numMain = numChars + 8*positionSlots[windowBits-MinWindowBits]
-	d.window = make([]byte, d.wsize+windowSlack)
+	d.window = make([]byte, d.wsize)
 	d.Reset()
 	return d, nil
 }
@@ -93,7 +91,9 @@ func (d *Decoder) corrupt(format string, args ...any) error {
 // at most FrameSize (only the folder's last frame may be smaller). It
 // fills dst exactly, or returns an error matching ErrCorrupt; dst may be
 // partly written then. State carries over to the next call. An empty dst
-// is a no-op.
+// is a no-op: a CFDATA block split across two cabinets (the first part
+// declaring no uncompressed bytes) must be joined to its continuation and
+// passed as one.
 func (d *Decoder) DecodeFrame(dst, src []byte) error {
 	if d.err != nil {
 		return d.err

@@ -5,13 +5,16 @@ import (
 	"math/bits"
 )
 
-// A greedy LZ77 match finder over hash chains of 3-byte prefixes, which
-// also tries the three repeated offsets at every position.
+// A greedy LZ77 match finder: a hash table of 4-byte prefixes keeps the
+// last few positions of each (one cache line, so that the candidates are
+// fetched together rather than down a chain), and the three repeated
+// offsets are tried at every position.
 
 const (
-	hashBits   = 16
-	chainDepth = 24
-	minHashLen = 3 // matches found by hash; repeated-offset ones may be 2 long
+	hashBits   = 17
+	bucketSize = 4
+	minHashLen = 4  // matches found by hash; repeated-offset ones may be 2 long
+	goodLen    = 32 // a match this long ends the search
 )
 
 // token is a literal (length 0) or a match.
@@ -22,39 +25,36 @@ type token struct {
 }
 
 type matcher struct {
-	data   []byte
-	head   []int32 // newest position per hash, -1 for none
-	chain  []int32 // previous position with the same hash, by position & mask
-	mask   int
-	maxOff int
+	data    []byte
+	buckets [][bucketSize]int32 // newest positions first, -1 for none
+	maxOff  int
 }
 
 func newMatcher(data []byte, wsize int) *matcher {
 	m := &matcher{
-		data:   data,
-		head:   make([]int32, 1<<hashBits),
-		chain:  make([]int32, wsize),
-		mask:   wsize - 1,
-		maxOff: wsize - 3, // the largest offset the format defines
+		data:    data,
+		buckets: make([][bucketSize]int32, 1<<hashBits),
+		maxOff:  wsize - 3, // the largest offset the format defines
 	}
-	for i := range m.head {
-		m.head[i] = -1
+	for i := range m.buckets {
+		for j := range m.buckets[i] {
+			m.buckets[i][j] = -1
+		}
 	}
 	return m
 }
 
-func hash3(b []byte) uint32 {
-	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
-	return (v * 2654435761) >> (32 - hashBits)
+func hash4(b []byte) uint32 {
+	return (binary.LittleEndian.Uint32(b) * 2654435761) >> (32 - hashBits)
 }
 
 func (m *matcher) insert(pos int) {
 	if pos+minHashLen > len(m.data) {
 		return
 	}
-	h := hash3(m.data[pos:])
-	m.chain[pos&m.mask] = m.head[h]
-	m.head[h] = int32(pos)
+	b := &m.buckets[hash4(m.data[pos:])]
+	copy(b[1:], b[:bucketSize-1])
+	b[0] = int32(pos)
 }
 
 // matchLen is the length of the common prefix of data[a:] and data[b:],
@@ -93,25 +93,20 @@ func (m *matcher) tokenize(start, end int, r *[3]uint32, toks []token) []token {
 				}
 			}
 		}
-		if maxLen >= minHashLen && repLen < maxLen {
-			c := int(m.head[hash3(data[pos:])])
-			for depth := chainDepth; c >= 0 && depth > 0; depth-- {
-				if pos-c > m.maxOff {
+		if maxLen >= minHashLen && repLen < min(maxLen, goodLen) {
+			for _, c32 := range m.buckets[hash4(data[pos:])] {
+				c := int(c32)
+				if c < 0 || pos-c > m.maxOff {
 					break
 				}
 				if data[c+hashLen] == data[pos+hashLen] {
-					if l := matchLen(data, pos, c, maxLen); l > hashLen {
+					if l := matchLen(data, pos, c, maxLen); l > hashLen && worthIt(l, pos-c) {
 						hashLen, hashOff = l, pos-c
-						if l == maxLen {
+						if l >= min(maxLen, goodLen) {
 							break
 						}
 					}
 				}
-				next := int(m.chain[c&m.mask])
-				if next >= c {
-					break
-				}
-				c = next
 			}
 		}
 		adv := 1
@@ -134,6 +129,20 @@ func (m *matcher) tokenize(start, end int, r *[3]uint32, toks []token) []token {
 		pos += adv
 	}
 	return toks
+}
+
+// worthIt reports whether a match of length l at offset off may save
+// bits over literals: short matches only pay at short offsets.
+func worthIt(l, off int) bool {
+	switch l {
+	case 3:
+		return off <= 1<<12
+	case 4:
+		return off <= 1<<16
+	case 5:
+		return off <= 1<<19
+	}
+	return true
 }
 
 // slotFor returns the position slot and footer that code a match offset,

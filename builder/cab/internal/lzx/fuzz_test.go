@@ -133,3 +133,79 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 	})
 }
+
+// TestMutations damages valid streams (flipped bits, overwritten and
+// dropped bytes, cut frames) and decodes them: that reaches deeper into
+// the decoder than random input does. Errors must match ErrCorrupt, and
+// nothing may panic or write past a frame.
+func TestMutations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	type folder struct {
+		wb     int
+		blocks [][]byte
+		sizes  []int
+	}
+	var folders []folder
+	for i, src := range [][]byte{genMixed(rng, 200000), genExe(rng, 100000, 0), genText(rng, 70000)} {
+		wb := []int{15, 17, 21}[i]
+		blocks, sizes, _ := Encode(src, wb, true)
+		folders = append(folders, folder{wb, blocks, sizes})
+	}
+	for _, f := range corpusFolders() {
+		if wb := int(f.typ>>8) & 0x1f; wb >= MinWindowBits && wb <= MaxWindowBits {
+			folders = append(folders, folder{wb, f.blocks, f.sizes})
+		}
+	}
+	iterations := 3000
+	if testing.Short() || raceEnabled {
+		iterations = 600
+	}
+	failures := 0
+	for it := 0; it < iterations; it++ {
+		f := folders[rng.IntN(len(folders))]
+		blocks := make([][]byte, len(f.blocks))
+		for i, b := range f.blocks {
+			blocks[i] = append([]byte(nil), b...)
+		}
+		fi := rng.IntN(len(blocks))
+		b := blocks[fi]
+		switch k := rng.IntN(5); {
+		case len(b) == 0:
+		case k == 0:
+			for range 1 + rng.IntN(4) {
+				b[rng.IntN(len(b))] ^= 1 << rng.IntN(8)
+			}
+		case k == 1:
+			b[rng.IntN(len(b))] = byte(rng.Uint32())
+		case k == 2:
+			i := rng.IntN(len(b))
+			blocks[fi] = append(b[:i], b[min(len(b), i+1+rng.IntN(8)):]...)
+		case k == 3:
+			blocks[fi] = b[:rng.IntN(len(b))]
+		default:
+			// Frames swapped or repeated.
+			blocks[fi] = blocks[rng.IntN(len(blocks))]
+		}
+		d, _ := NewDecoder(f.wb)
+		buf := make([]byte, FrameSize+8)
+		for i, src := range blocks {
+			for j := range buf {
+				buf[j] = 0x5a
+			}
+			err := d.DecodeFrame(buf[:f.sizes[i]:f.sizes[i]], src)
+			for j := f.sizes[i]; j < len(buf); j++ {
+				if buf[j] != 0x5a {
+					t.Fatalf("iteration %d: wrote past frame %d", it, i)
+				}
+			}
+			if err != nil {
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("iteration %d: %v does not match ErrCorrupt", it, err)
+				}
+				failures++
+				break
+			}
+		}
+	}
+	t.Logf("%d of %d damaged folders refused", failures, iterations)
+}

@@ -35,6 +35,7 @@ const (
 	lengthTableBits  = 10
 	alignedTableBits = 7
 	pretreeTableBits = 8
+	maxTableBits     = mainTableBits
 )
 
 // huffTable is a two-level decoding table.
@@ -47,6 +48,9 @@ type huffTable struct {
 // room for), which no stream can be read with; an incomplete or empty
 // code builds, and its unused slots decode to badSymbol.
 func (t *huffTable) build(lens []uint8, tableBits uint) bool {
+	if len(lens) > maxMainSymbols || tableBits > maxTableBits {
+		panic("lzx: huffTable.build: tree too large")
+	}
 	var count [maxCodeLen + 1]int
 	for _, l := range lens {
 		if l > maxCodeLen {
@@ -73,25 +77,42 @@ func (t *huffTable) build(lens []uint8, tableBits uint) bool {
 		next[l] = code
 	}
 
-	size := 1 << tableBits
-	if cap(t.entries) < size {
-		t.entries = make([]uint32, size, size*2)
-	}
-	t.entries = t.entries[:size]
-	for i := range t.entries {
-		t.entries[i] = badEntry
-	}
+	// Hand out the codes, and count the second-level tables: one per
+	// distinct tableBits-bit prefix of the longer codes.
 	subBits := uint(0)
 	if maxLen > tableBits {
 		subBits = maxLen - tableBits
 	}
+	var codes [maxMainSymbols]uint32
+	var linked [1 << maxTableBits]bool
+	links := 0
+	for sym, l := range lens {
+		if l == 0 {
+			continue
+		}
+		codes[sym] = next[l]
+		next[l]++
+		if uint(l) > tableBits {
+			if prefix := codes[sym] >> (uint(l) - tableBits); !linked[prefix] {
+				linked[prefix] = true
+				links++
+			}
+		}
+	}
+
+	size := 1<<tableBits + links<<subBits
+	if cap(t.entries) < size {
+		t.entries = make([]uint32, size)
+	}
+	t.entries = t.entries[:size]
+	fill(t.entries, badEntry)
+	nextSub := 1 << tableBits
 	for sym, l8 := range lens {
 		l := uint(l8)
 		if l == 0 {
 			continue
 		}
-		c := next[l]
-		next[l]++
+		c := codes[sym]
 		e := uint32(sym)<<8 | uint32(l)
 		if l <= tableBits {
 			start := int(c << (tableBits - l))
@@ -103,12 +124,9 @@ func (t *huffTable) build(lens []uint8, tableBits uint) bool {
 		prefix := c >> (l - tableBits)
 		link := t.entries[prefix]
 		if link&linkFlag == 0 {
-			off := len(t.entries)
-			for i := 0; i < 1<<subBits; i++ {
-				t.entries = append(t.entries, badEntry)
-			}
-			link = linkFlag | uint32(off)<<8 | uint32(subBits)
+			link = linkFlag | uint32(nextSub)<<8 | uint32(subBits)
 			t.entries[prefix] = link
+			nextSub += 1 << subBits
 		}
 		off := int(link>>8) & linkOffMask
 		rest := l - tableBits

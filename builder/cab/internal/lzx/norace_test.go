@@ -1,0 +1,5 @@
+//go:build !race
+
+package lzx
+
+const raceEnabled = false
