@@ -3,6 +3,10 @@ package cab
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -56,6 +60,48 @@ func BenchmarkWriteMSZIP(b *testing.B) {
 		fw.Write(data)
 		if err := w.Close(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadLZX(b *testing.B) { benchRead(b, benchCab(b, LZX, 16<<20)) }
+
+// BenchmarkCorpusLZX reads every LZX cabinet of the shared corpus that
+// the reference extracts.
+func BenchmarkCorpusLZX(b *testing.B) {
+	var cabs [][]byte
+	var total int64
+	for _, exp := range corpus(b) {
+		v := readVerdictB(b, exp)
+		if v.status != "ok" || !slices.Contains(v.tags, "lzx") {
+			continue
+		}
+		rel, _ := filepath.Rel(filepath.Join(corpusDir, "expected"), exp)
+		data, err := os.ReadFile(filepath.Join(corpusDir, strings.TrimSuffix(rel, ".txt")))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := openBytes(b, data)
+		for _, f := range r.File {
+			total += f.Size
+		}
+		cabs = append(cabs, data)
+	}
+	if len(cabs) == 0 {
+		b.Fatal("no LZX cabinets in the corpus")
+	}
+	b.SetBytes(total)
+	b.ResetTimer()
+	for range b.N {
+		for _, data := range cabs {
+			r := openBytes(b, data)
+			for _, f := range r.File {
+				rc, err := f.Open()
+				if err == nil {
+					io.Copy(io.Discard, rc)
+					rc.Close()
+				}
+			}
 		}
 	}
 }

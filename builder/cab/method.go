@@ -3,6 +3,7 @@ package cab
 import (
 	"fmt"
 
+	"github.com/duws/duws/builder/cab/internal/lzx"
 	"github.com/duws/duws/builder/cab/internal/quantum"
 )
 
@@ -20,6 +21,13 @@ func newDecoder(comp uint16) (frameDecoder, error) {
 			return nil, fmt.Errorf("method %s (%#04x): %w: %w", Quantum, comp, err, ErrAlgorithm)
 		}
 		return d, nil
+	case LZX:
+		// Bits 8..12 hold the window size, 15 to 21.
+		d, err := lzx.NewDecoder(int(comp>>8) & 0x1f)
+		if err != nil {
+			return nil, fmt.Errorf("method %s (%#04x): %w: %w", LZX, comp, err, ErrAlgorithm)
+		}
+		return d, nil
 	}
 	return nil, fmt.Errorf("method %s (%#04x): %w", Method(comp&0xf), comp, ErrAlgorithm)
 }
@@ -30,8 +38,3 @@ type nopDecoder struct{}
 func (nopDecoder) DecodeFrame(dst, src []byte) error { return nil }
 func (nopDecoder) Reset()                            {}
 
-// Whether the LZX and Quantum decoders are wired in.
-const (
-	decodesLZX     = false
-	decodesQuantum = true
-)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/duws/duws/builder/cab/internal/lzx"
 	"github.com/klauspost/compress/flate"
 )
 
@@ -35,6 +36,7 @@ type Writer struct {
 
 type wfolder struct {
 	method  Method
+	raw     []byte // LZX: the folder's data, encoded as a whole on close
 	blocks  []wblock
 	pending []byte // uncompressed data not yet made a block
 	size    int64  // uncompressed bytes so far
@@ -83,13 +85,19 @@ func (w *Writer) SetLevel(level int) error {
 // SetID sets the set identifier recorded in the header.
 func (w *Writer) SetID(id uint16) { w.setID = id }
 
+// lzxWindowBits is the window of the LZX folders the writer makes: the
+// largest, 2 MiB, as Microsoft's tools use for update packages.
+const lzxWindowBits = 21
+
 // NewFolder starts a new folder compressed with m; the files created
-// after it are stored in it. None and MSZIP are supported.
+// after it are stored in it. None, MSZIP and LZX are supported; LZX uses a
+// simple encoder (greedy matching) meant for tests and benchmarks, and
+// keeps the folder's data in memory until the cabinet is closed.
 func (w *Writer) NewFolder(m Method) error {
 	if w.closed {
 		return errors.New("cab: writer closed")
 	}
-	if m != None && m != MSZIP {
+	if m != None && m != MSZIP && m != LZX {
 		return fmt.Errorf("cab: writer: method %s: %w", m, ErrAlgorithm)
 	}
 	if err := w.finishFile(); err != nil {
@@ -105,6 +113,14 @@ func (w *Writer) NewFolder(m Method) error {
 	}
 	w.folders = append(w.folders, &wfolder{method: m})
 	return nil
+}
+
+// typeCompress is the folder's typeCompress field.
+func (fo *wfolder) typeCompress() uint16 {
+	if fo.method == LZX {
+		return uint16(LZX) | lzxWindowBits<<8
+	}
+	return uint16(fo.method)
 }
 
 // Create adds a file with the given name ("/" or "\" as separator) and
@@ -179,6 +195,11 @@ func (fw *fileWriter) Write(p []byte) (int, error) {
 		fw.f.size += int64(k)
 		fw.fo.size += int64(k)
 		if len(fw.fo.pending) == maxFrame {
+			if fw.fo.method == LZX {
+				fw.fo.raw = append(fw.fo.raw, fw.fo.pending...)
+				fw.fo.pending = fw.fo.pending[:0]
+				continue
+			}
 			if err := fw.w.flushBlock(fw.fo); err != nil {
 				return n, err
 			}
@@ -193,6 +214,31 @@ func (w *Writer) finishFile() error {
 }
 
 func (w *Writer) flushFolder(fo *wfolder) error {
+	if fo.method == LZX {
+		fo.raw = append(fo.raw, fo.pending...)
+		fo.pending = nil
+		if len(fo.raw) == 0 {
+			return nil
+		}
+		blocks, sizes, err := lzx.Encode(fo.raw, lzxWindowBits, true)
+		if err != nil {
+			return fmt.Errorf("cab: writer: %w", err)
+		}
+		if len(blocks) > maxCount {
+			return fmt.Errorf("cab: writer: folder needs more than %d blocks", maxCount)
+		}
+		for i, b := range blocks {
+			if len(b) > maxInput {
+				return fmt.Errorf("cab: writer: LZX frame compressed to %d bytes", len(b))
+			}
+			var sz [4]byte
+			binary.LittleEndian.PutUint16(sz[0:], uint16(len(b)))
+			binary.LittleEndian.PutUint16(sz[2:], uint16(sizes[i]))
+			fo.blocks = append(fo.blocks, wblock{data: b, uncomp: sizes[i], checksum: blockChecksum(sz[:], b)})
+		}
+		fo.raw = nil
+		return nil
+	}
 	if len(fo.pending) > 0 {
 		return w.flushBlock(fo)
 	}
@@ -287,7 +333,7 @@ func (w *Writer) Close() error {
 		var e [folderSize]byte
 		le.PutUint32(e[0:], uint32(starts[i]))
 		le.PutUint16(e[4:], uint16(len(fo.blocks)))
-		le.PutUint16(e[6:], uint16(fo.method))
+		le.PutUint16(e[6:], fo.typeCompress())
 		buf.Write(e[:])
 	}
 	for _, f := range w.files {

@@ -88,6 +88,8 @@ func sampleFiles() []testFile {
 		{Name: "stored/noise.bin", Data: mixedData(3, 100_001), Modified: when.Add(2 * time.Second), Attrs: AttrHidden | AttrSystem, Folder: 1, Method: None},
 		{Name: "stored/zéro.txt", Data: bytes.Repeat([]byte("0"), 65536), Modified: when, Folder: 1, Method: None},
 		{Name: "third/exact.bin", Data: mixedData(4, 3*32768), Modified: when, Attrs: AttrExec, Folder: 2, Method: MSZIP},
+		{Name: "lzx/one.bin", Data: mixedData(5, 100_000), Modified: when, Folder: 3, Method: LZX},
+		{Name: "lzx/two.txt", Data: bytes.Repeat([]byte("UCPhone firmware\r\n"), 5000), Modified: when, Folder: 3, Method: LZX},
 	}
 }
 
@@ -167,8 +169,8 @@ func TestWriterErrors(t *testing.T) {
 	if _, err := w.Create(strings.Repeat("a", 256)); err == nil {
 		t.Error("256-byte name accepted")
 	}
-	if err := w.NewFolder(LZX); err == nil {
-		t.Error("LZX folder accepted by the writer")
+	if err := w.NewFolder(Quantum); err == nil {
+		t.Error("Quantum folder accepted by the writer")
 	}
 	if err := NewWriter(&buf).Close(); err == nil {
 		t.Error("cabinet without files accepted")

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Times `duws cab test` against `cabextract -t` on the same MSZIP cabinets
-# in one run and prints the ratio of throughputs (>1 means duws is faster).
+# Times `duws cab test` against `cabextract -t` on the same cabinets in one
+# run and prints the ratio of throughputs (>1 means duws is faster).
 #
 #   builder/cab/bench/bench.sh [SIZE_MB] [ROUNDS]
 #
-# Two cabinets of SIZE_MB (default 200) of mixed data: one written by
-# `gcab -z` (one folder), one by duws's writer (four folders). Each tool
-# runs ROUNDS times (default 5), alternating; the best time of each counts.
+# Cabinets of SIZE_MB (default 200) of mixed data: MSZIP written by
+# `gcab -z` (one folder) and by duws's writer (four folders), and LZX
+# (2 MiB window, E8) written by duws's writer with its test encoder, since
+# no tool here writes LZX; plus the LZX cabinets of the shared corpus,
+# concatenated in one run each. Each tool runs ROUNDS times (default 5),
+# alternating; the best time of each counts. Both print an MD5 per file.
 set -euo pipefail
 size=${1:-200}
 rounds=${2:-5}
@@ -16,7 +19,8 @@ trap 'rm -rf "$work"' EXIT
 for tool in cabextract gcab; do
 	command -v $tool >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
 done
-(cd "$top" && go build -o "$work/duws" ./cmd/duws && go run ./builder/cab/bench/gen -size "$size" -dir "$work/src" -cab "$work/duws.cab")
+(cd "$top" && go build -o "$work/duws" ./cmd/duws && go run ./builder/cab/bench/gen -size "$size" -dir "$work/src" -cab "$work/duws.cab" &&
+	go run ./builder/cab/bench/gen -size "$size" -dir "$work/src-lzx" -cab "$work/duws-lzx.cab" -method lzx)
 (cd "$work/src" && gcab -c -z "$work/gcab.cab" text.txt image.nbt random.bin zeros.bin)
 
 best() { # best wall time in seconds of running "$@" $rounds times
@@ -33,7 +37,7 @@ best() { # best wall time in seconds of running "$@" $rounds times
 }
 
 bytes=$(du -b "$work/src" | cut -f1)
-for c in gcab duws; do
+for c in gcab duws duws-lzx; do
 	f="$work/$c.cab"
 	# Warm the page cache so both read from memory.
 	cat "$f" >/dev/null
@@ -46,3 +50,22 @@ for c in gcab duws; do
 	printf '  duws cab test   %6.3f s  %7.1f MB/s\n' "$td" "$mbd"
 	printf '  ratio duws/cabextract: %sx\n' "$(awk -v a="$mbd" -v b="$mbc" 'BEGIN{printf "%.2f", a/b}')"
 done
+
+# The corpus's LZX cabinets that the reference extracts, all in one run of
+# each tool (they are small: this measures per-cabinet overhead as much as
+# decoding).
+corpus="$top/../shared/cabs"
+if [ -d "$corpus" ]; then
+	lzx=()
+	for e in "$corpus"/expected/*/*.cab.txt; do
+		if grep -q '^status: ok' "$e" && grep -q '^tags:.*lzx' "$e"; then
+			rel=${e#"$corpus/expected/"}
+			lzx+=("$corpus/${rel%.txt}")
+		fi
+	done
+	tc=$(best cabextract -t "${lzx[@]}")
+	td=$(best "$work/duws" cab test "${lzx[@]}")
+	printf 'the corpus'"'"'s %d LZX cabinets, in one run:\n' "${#lzx[@]}"
+	printf '  cabextract -t   %6.3f s\n  duws cab test   %6.3f s\n' "$tc" "$td"
+	printf '  ratio duws/cabextract: %sx\n' "$(awk -v a="$tc" -v b="$td" 'BEGIN{printf "%.2f", a/b}')"
+fi

@@ -1,9 +1,9 @@
 // Command gen writes the benchmark input of bench.sh: a directory of
 // mixed data (text, an executable-like image, noise, zeros) and a
-// cabinet of it written by duws's own writer. The data is the same on
-// every run and machine.
+// cabinet of it written by duws's own writer, MSZIP or LZX. The data is
+// the same on every run and machine.
 //
-//	go run ./builder/cab/bench/gen -size 200 -dir DIR -cab OUT.cab
+//	go run ./builder/cab/bench/gen -size 200 -dir DIR -cab OUT.cab [-method lzx]
 package main
 
 import (
@@ -21,9 +21,19 @@ func main() {
 	size := flag.Int("size", 200, "total size in MB")
 	dir := flag.String("dir", "bench-src", "directory for the source files")
 	out := flag.String("cab", "", "cabinet to write with duws's writer (none when empty)")
-	folders := flag.Int("folders", 4, "MSZIP folders in the cabinet (one per file, at most)")
+	folders := flag.Int("folders", 4, "folders in the cabinet (one per file, at most)")
+	method := flag.String("method", "mszip", "compression: mszip or lzx (written by the test encoder)")
 	flag.Parse()
-	if err := run(*size<<20, *dir, *out, *folders); err != nil {
+	m := cab.MSZIP
+	switch *method {
+	case "mszip":
+	case "lzx":
+		m = cab.LZX
+	default:
+		fmt.Fprintf(os.Stderr, "gen: -method %q: want mszip or lzx\n", *method)
+		os.Exit(2)
+	}
+	if err := run(*size<<20, *dir, *out, *folders, m); err != nil {
 		fmt.Fprintf(os.Stderr, "gen: %v\n", err)
 		os.Exit(1)
 	}
@@ -34,7 +44,7 @@ type file struct {
 	data []byte
 }
 
-func run(size int, dir, out string, folders int) error {
+func run(size int, dir, out string, folders int, method cab.Method) error {
 	rng := rand.New(rand.NewPCG(2026, 11))
 	files := []file{
 		{"text.txt", text(rng, size*30/100)},
@@ -57,7 +67,7 @@ func run(size int, dir, out string, folders int) error {
 	w := cab.NewWriter(&buf)
 	for i, f := range files {
 		if i == 0 || i < folders {
-			if err := w.NewFolder(cab.MSZIP); err != nil {
+			if err := w.NewFolder(method); err != nil {
 				return err
 			}
 		}
