@@ -37,4 +37,3 @@ type nopDecoder struct{}
 
 func (nopDecoder) DecodeFrame(dst, src []byte) error { return nil }
 func (nopDecoder) Reset()                            {}
-
