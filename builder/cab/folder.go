@@ -44,8 +44,13 @@ type folderReader struct {
 }
 
 func newFolderReader(f *folder) (*folderReader, error) {
+	// A small cabinet needs no large read-ahead buffer.
+	size := segmentBuffer
+	if s := f.segments[0]; len(f.segments) == 1 {
+		size = int(min(int64(segmentBuffer), max(s.cab.end-s.offset, 4096)))
+	}
 	fr := &folderReader{
-		br:     bufio.NewReaderSize(nil, segmentBuffer),
+		br:     bufio.NewReaderSize(nil, size),
 		in:     make([]byte, 2*maxInput),
 		outBuf: make([]byte, maxFrame),
 	}
