@@ -176,9 +176,9 @@ func (t *Tree) decide(r *Request, test bool) ([]byte, []string, error) {
 			continue
 		}
 		tab := l.For(aud)
-		ap, ok := tab.Versions[m.Version] // devices report canonical versions
-		if !ok {
-			ap = tab.Answer(v)
+		ap := tab.AnswerFor(m.Version, v) // a valid version is canonical text
+		if ap == "" {
+			return nil, nil, fmt.Errorf("tree %s: lookup for %s %s has no answer", t.ID, id, m.UpdateType)
 		}
 		if ap == t.Manifest.NoUpdate {
 			continue

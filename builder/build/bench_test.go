@@ -46,15 +46,22 @@ func synthetic(tb testing.TB, nrules, nversions int) (*Input, func(Source) (io.R
 		tb.Fatal(err)
 	}
 	in := &Input{Policy: p, PolicyBytes: []byte(src), Built: time.Date(2014, 1, 1, 0, 0, 0, 0, time.UTC)}
+	// As Sources.Load gives it: every update with its files' names and
+	// sizes, and hashes for the versions the policy offers.
 	names := []string{"CPE.cat", "CPE.nbt"}
 	for j := range nversions {
 		pk := Package{Name: fmt.Sprintf("%064x.cab", j), Updates: make([]update.Update, 0, nrules)}
-		for _, id := range ids {
+		for i, id := range ids {
 			u := update.Update{RuleID: update.DerivedRuleID(id, "CPE"), Identity: id, UpdateType: "CPE", Version: ver(j)}
+			offered := j == nversions-3 || (j == nversions-1 && i%4 == 0)
 			dir := u.Dir()
 			for _, n := range names {
-				sum := sha256.Sum256(content(dir, n))
-				u.Files = append(u.Files, update.File{Name: n, Path: dir + "/" + n, Size: int64(len(content(dir, n))), SHA256: hex.EncodeToString(sum[:])})
+				f := update.File{Name: n, Path: dir + "/" + n, Size: int64(len(content(dir, n)))}
+				if offered {
+					sum := sha256.Sum256(content(dir, n))
+					f.SHA256 = hex.EncodeToString(sum[:])
+				}
+				u.Files = append(u.Files, f)
 			}
 			pk.Updates = append(pk.Updates, u)
 		}

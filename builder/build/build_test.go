@@ -226,7 +226,7 @@ func TestInvariants(t *testing.T) {
 		}, "the answer says"},
 		{"answer of another identity", func(p *Plan) {
 			cx, hp := p.Lookups[2], p.Lookups[1] // sorted by path: aastra, hp, polycom
-			cx.Lookup.Test.Older = hp.Lookup.Test.Older
+			cx.Lookup.Test.Older = cx.Lookup.Test.Ref(hp.Lookup.Test.Path(hp.Lookup.Test.Older))
 			p.Lookups[2] = cx
 		}, "an update of another identity"},
 		{"downgrade not allowed", func(p *Plan) {

@@ -156,11 +156,11 @@ func (p *Plan) check() error {
 					}
 				}
 			}
-			for v, answer := range t.Versions {
-				offered(v, answer)
+			for v, i := range t.Versions {
+				offered(v, t.Path(i))
 			}
-			offered("older", t.Older)
-			offered("newer", t.Newer)
+			offered("older", t.Path(t.Older))
+			offered("newer", t.Path(t.Newer))
 		}
 	}
 	return errors.Join(errs...)

@@ -36,11 +36,11 @@ func (v *View) add(l *site.Lookup, describe func(answer string) string) {
 	for _, aud := range []site.Audience{site.Production, site.Test} {
 		t := l.For(aud)
 		m := map[string]string{}
-		for ver, a := range t.Versions {
-			m[ver] = describe(a)
+		for ver, i := range t.Versions {
+			m[ver] = describe(t.Path(i))
 		}
-		m[otherOlder] = describe(t.Older)
-		m[otherNewer] = describe(t.Newer)
+		m[otherOlder] = describe(t.Path(t.Older))
+		m[otherNewer] = describe(t.Path(t.Newer))
 		v.Told[key][aud] = m
 	}
 }

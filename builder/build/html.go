@@ -145,7 +145,8 @@ func orDash(s string) string {
 // are told.
 func told(p *Plan, t *site.Table) [][2]string {
 	byAnswer := map[string][]string{}
-	for v, a := range t.Versions {
+	for v, i := range t.Versions {
+		a := t.Path(i)
 		byAnswer[a] = append(byAnswer[a], v)
 	}
 	var rows [][2]string
@@ -161,10 +162,10 @@ func told(p *Plan, t *site.Table) [][2]string {
 		rows = append(rows, [2]string{strings.Join(vs, ", "), describe(a)})
 	}
 	if t.Older == t.Newer {
-		rows = append(rows, [2]string{"any other version", describe(t.Older)})
+		rows = append(rows, [2]string{"any other version", describe(t.Path(t.Older))})
 	} else {
-		rows = append(rows, [2]string{"other versions older than " + t.Target, describe(t.Older)},
-			[2]string{"other versions newer than " + t.Target, describe(t.Newer)})
+		rows = append(rows, [2]string{"other versions older than " + t.Target, describe(t.Path(t.Older))},
+			[2]string{"other versions newer than " + t.Target, describe(t.Path(t.Newer))})
 	}
 	return rows
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,9 +16,9 @@ import (
 	"github.com/duws/duws/builder/update"
 )
 
-// Source reads a policy file and its packages into an Input: the policy
+// Sources reads a policy file and its packages into an Input: the policy
 // is parsed and checked against the packages (every mistake listed), and
-// every package is read in full and its files hashed.
+// the files of the versions the policy offers are read and hashed.
 type Sources struct {
 	PolicyPath string
 	Store      *store.Store
@@ -50,13 +51,35 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 		return nil, err
 	}
 	in := &Input{Policy: pol, PolicyBytes: b}
+	// The packages were checked in full when imported, and the store
+	// names each by its hash: here their tables are listed, and only the
+	// files of versions the policy offers are read and hashed.
+	offered := map[string]bool{}
+	for _, r := range pol.Rules {
+		for _, v := range []*policy.Version{r.Approved, r.Pending} {
+			if v != nil {
+				offered[r.ID+" "+v.String()] = true
+				offered[strings.ToLower(r.Identity.String()+" "+r.UpdateType)+" "+v.String()] = true
+			}
+		}
+	}
 	var newest time.Time
 	for _, name := range names {
 		r, err := cab.OpenReader(s.Store.Path(name))
 		if err != nil {
 			return nil, err
 		}
-		pkg, err := update.ReadCabinet(&r.Reader, s.Store.Path(name))
+		pkg, err := update.ScanCabinet(&r.Reader, s.Store.Path(name))
+		if err == nil {
+			for i := range pkg.Updates {
+				u := &pkg.Updates[i]
+				if offered[u.RuleID+" "+u.Version.String()] || offered[strings.ToLower(u.Key())+" "+u.Version.String()] {
+					if err = update.HashFiles(&r.Reader, u); err != nil {
+						break
+					}
+				}
+			}
+		}
 		for _, f := range r.File {
 			if f.Modified.After(newest) {
 				newest = f.Modified
@@ -64,7 +87,7 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 		}
 		r.Close()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", s.Store.Path(name), err)
 		}
 		in.Packages = append(in.Packages, Package{Name: name, Updates: pkg.Updates})
 	}

@@ -281,7 +281,7 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate 
 			target = r.Pending
 		}
 		t := lp.Lookup.For(aud)
-		t.Versions = map[string]string{}
+		t.Versions = map[string]int{}
 		offer := noUpdate
 		if target != nil {
 			e, ok := provider[*target]
@@ -297,16 +297,16 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate 
 		for _, v := range versions {
 			switch {
 			case target == nil || v == *target:
-				t.Versions[p.str(v)] = noUpdate
+				t.Versions[p.str(v)] = t.Ref(noUpdate)
 			case v.Compare(*target) > 0 && !downgrade:
-				t.Versions[p.str(v)] = noUpdate
+				t.Versions[p.str(v)] = t.Ref(noUpdate)
 			default:
-				t.Versions[p.str(v)] = offer
+				t.Versions[p.str(v)] = t.Ref(offer)
 			}
 		}
-		t.Older, t.Newer = offer, offer
+		t.Older, t.Newer = t.Ref(offer), t.Ref(offer)
 		if target != nil && !downgrade {
-			t.Newer = noUpdate
+			t.Newer = t.Ref(noUpdate)
 		}
 	}
 	return lp, nil

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/duws/duws/builder/device"
@@ -110,28 +111,58 @@ type Lookup struct {
 }
 
 // Table maps the version a device reports to the path of its answer.
+// Answers are named once in Answers and referred to by index, so that a
+// table of many versions stays small.
 type Table struct {
 	// Target is the version devices are brought to, "" for none.
 	Target string `json:"target,omitempty"`
-	// Versions holds the answer for each version the packages know.
-	Versions map[string]string `json:"versions"`
+	// Answers lists the paths of the answers the table refers to.
+	Answers []string `json:"answers"`
+	// Versions holds the answer (an index into Answers) for each version
+	// the packages know.
+	Versions map[string]int `json:"versions"`
 	// Older and Newer hold the answers for any other version, older or
 	// newer than Target (both the same when there is no target).
-	Older string `json:"older"`
-	Newer string `json:"newer"`
+	Older int `json:"older"`
+	Newer int `json:"newer"`
 }
 
-// Answer returns the path of the answer for a reported version.
+// Ref returns the index of an answer path in t.Answers, adding it.
+func (t *Table) Ref(answer string) int {
+	for i, a := range t.Answers {
+		if a == answer {
+			return i
+		}
+	}
+	t.Answers = append(t.Answers, answer)
+	return len(t.Answers) - 1
+}
+
+// Path returns the answer path at index i, "" when i is out of range.
+func (t *Table) Path(i int) string {
+	if i < 0 || i >= len(t.Answers) {
+		return ""
+	}
+	return t.Answers[i]
+}
+
+// Answer returns the path of the answer for a reported version, "" for a
+// table that does not say (a malformed tree).
 func (t *Table) Answer(v device.Version) string {
-	if a, ok := t.Versions[v.String()]; ok {
-		return a
+	return t.AnswerFor(v.String(), v)
+}
+
+// AnswerFor is Answer with the version's text already at hand.
+func (t *Table) AnswerFor(text string, v device.Version) string {
+	if i, ok := t.Versions[text]; ok {
+		return t.Path(i)
 	}
 	if t.Target != "" {
 		if target, err := device.ParseVersion(t.Target); err == nil && v.Compare(target) > 0 {
-			return t.Newer
+			return t.Path(t.Newer)
 		}
 	}
-	return t.Older
+	return t.Path(t.Older)
 }
 
 // For returns the table of an audience.
@@ -233,7 +264,14 @@ func EncodeLookup(l *Lookup, order []device.Version) []byte {
 			str(t.Target)
 			b.WriteString(",\n")
 		}
-		b.WriteString("    \"versions\": {")
+		b.WriteString("    \"answers\": [")
+		for i, a := range t.Answers {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			str(a)
+		}
+		b.WriteString("],\n    \"versions\": {")
 		seen := make(map[string]bool, len(t.Versions))
 		first := true
 		entry := func(v string) {
@@ -245,7 +283,7 @@ func EncodeLookup(l *Lookup, order []device.Version) []byte {
 			first = false
 			str(v)
 			b.WriteString(": ")
-			str(t.Versions[v])
+			b.WriteString(strconv.Itoa(t.Versions[v]))
 		}
 		for _, v := range order {
 			vs := v.String()
@@ -267,10 +305,7 @@ func EncodeLookup(l *Lookup, order []device.Version) []byte {
 		if !first {
 			b.WriteString("\n    ")
 		}
-		b.WriteString("},\n    \"older\": ")
-		str(t.Older)
-		b.WriteString(",\n    \"newer\": ")
-		str(t.Newer)
+		fmt.Fprintf(&b, "},\n    \"older\": %d,\n    \"newer\": %d", t.Older, t.Newer)
 		b.WriteString("\n  }")
 	}
 	b.WriteString("\n}\n")

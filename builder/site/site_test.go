@@ -27,8 +27,8 @@ func TestLookupPath(t *testing.T) {
 func TestEncodeLookupRoundTrip(t *testing.T) {
 	l := Lookup{
 		Identity: `UCPhone/"Odd"/CX600/A/ENU`, UpdateType: "CPE",
-		Production: Table{Target: "1.0.0.2", Versions: map[string]string{"1.0.0.1": "answers/a.xml", "1.0.0.2": "answers/n.xml", "1.0.0.10": "answers/a.xml"}, Older: "answers/a.xml", Newer: "answers/n.xml"},
-		Test:       Table{Versions: map[string]string{}, Older: "answers/n.xml", Newer: "answers/n.xml"},
+		Production: Table{Target: "1.0.0.2", Answers: []string{"answers/a.xml", "answers/n.xml"}, Versions: map[string]int{"1.0.0.1": 0, "1.0.0.2": 1, "1.0.0.10": 0}, Older: 0, Newer: 1},
+		Test:       Table{Answers: []string{"answers/n.xml"}, Versions: map[string]int{}, Older: 0, Newer: 0},
 	}
 	order := []device.Version{{1, 0, 0, 1}, {1, 0, 0, 2}, {1, 0, 0, 10}}
 	b := EncodeLookup(&l, order)

@@ -40,7 +40,8 @@ answer=$(python3 - "$tree" <<'PY'
 import json,sys
 t=sys.argv[1]
 l=json.load(open(t+"/lookup/ucphone~polycom~cx600~a~enu~cpe.json"))
-print(l["production"]["versions"]["4.0.7577.4100"])
+t=l["production"]
+print(t["answers"][t["versions"]["4.0.7577.4100"]])
 PY
 )
 mkdir -p "$work/static"
