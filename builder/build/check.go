@@ -1,7 +1,6 @@
 package build
 
 import (
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/url"
@@ -16,24 +15,6 @@ import (
 // that breaks one is a bug, and nothing is written.
 var ErrInvariant = errors.New("build invariant broken")
 
-// parsedAnswer is an answer read back from its bytes, to check what the
-// responder will really send.
-type parsedAnswer struct {
-	Status  string `xml:"Status"`
-	Updates []struct {
-		UpdateType    string `xml:"UpdateType"`
-		Version       string `xml:"Version"`
-		InternalURL   string `xml:"InternalURL"`
-		ExternalURL   string `xml:"ExternalURL"`
-		SignatureFile string `xml:"SignatureFile"`
-		Files         []struct {
-			Name   string `xml:"Name"`
-			Size   int64  `xml:"Size"`
-			SHA256 string `xml:"SHA256"`
-		} `xml:"File"`
-	} `xml:"Update"`
-}
-
 // check verifies the plan's invariants:
 //   - every URL in an answer resolves to a file of the tree whose size and
 //     hash are those of the package file, and the answer's own figures
@@ -47,8 +28,8 @@ func (p *Plan) check() error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvariant}, args...)...))
 	}
-	answers := map[string]*parsedAnswer{}
-	parse := func(name string) *parsedAnswer {
+	answers := map[string]*site.ParsedAnswer{}
+	parse := func(name string) *site.ParsedAnswer {
 		if a, ok := answers[name]; ok {
 			return a
 		}
@@ -58,8 +39,8 @@ func (p *Plan) check() error {
 			answers[name] = nil
 			return nil
 		}
-		var a parsedAnswer
-		if err := xml.Unmarshal(o.Data, &a); err != nil {
+		a, err := site.ParseAnswer(o.Data)
+		if err != nil {
 			bad("answer %s does not parse: %v", name, err)
 			answers[name] = nil
 			return nil
@@ -95,8 +76,8 @@ func (p *Plan) check() error {
 				}
 			}
 		}
-		answers[name] = &a
-		return &a
+		answers[name] = a
+		return a
 	}
 	if parse(p.Manifest.NoUpdate) != nil && len(answers[p.Manifest.NoUpdate].Updates) != 0 {
 		bad("the no-update answer offers updates")

@@ -20,9 +20,9 @@ type Update struct {
 
 // UpdateFile is a file of an offered update.
 type UpdateFile struct {
-	Name   string
-	Size   int64
-	SHA256 string
+	Name   string `xml:"Name"`
+	Size   int64  `xml:"Size"`
+	SHA256 string `xml:"SHA256"`
 }
 
 const (
@@ -122,3 +122,29 @@ const (
 	InternalFilesPrefix = "DeviceUpdateFiles_Int"
 	ExternalFilesPrefix = "DeviceUpdateFiles_Ext"
 )
+
+// ParsedAnswer is an answer read back from its bytes: what a device, or a
+// check of the tree, sees in it.
+type ParsedAnswer struct {
+	Status  string         `xml:"Status"`
+	Updates []ParsedUpdate `xml:"Update"`
+}
+
+// ParsedUpdate is an update of a ParsedAnswer.
+type ParsedUpdate struct {
+	UpdateType    string       `xml:"UpdateType"`
+	Version       string       `xml:"Version"`
+	InternalURL   string       `xml:"InternalURL"`
+	ExternalURL   string       `xml:"ExternalURL"`
+	SignatureFile string       `xml:"SignatureFile"`
+	Files         []UpdateFile `xml:"File"`
+}
+
+// ParseAnswer reads an answer.
+func ParseAnswer(b []byte) (*ParsedAnswer, error) {
+	var a ParsedAnswer
+	if err := xml.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("site: answer: %w", err)
+	}
+	return &a, nil
+}

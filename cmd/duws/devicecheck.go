@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/site"
 	"github.com/urfave/cli/v2"
 )
 
@@ -35,22 +36,6 @@ func deviceCheckCommand() *cli.Command {
 			return runDeviceCheck(c.App.Writer, c)
 		},
 	}
-}
-
-type checkAnswer struct {
-	Status  string `xml:"Status"`
-	Updates []struct {
-		UpdateType    string `xml:"UpdateType"`
-		Version       string `xml:"Version"`
-		InternalURL   string `xml:"InternalURL"`
-		ExternalURL   string `xml:"ExternalURL"`
-		SignatureFile string `xml:"SignatureFile"`
-		Files         []struct {
-			Name   string `xml:"Name"`
-			Size   int64  `xml:"Size"`
-			SHA256 string `xml:"SHA256"`
-		} `xml:"File"`
-	} `xml:"Update"`
 }
 
 func runDeviceCheck(stdout io.Writer, c *cli.Context) error {
@@ -121,9 +106,9 @@ func runDeviceCheck(stdout io.Writer, c *cli.Context) error {
 		fmt.Fprintln(stdout, "meaning: the responder refused the check")
 		return errFailed
 	}
-	var a checkAnswer
-	if err := xml.Unmarshal(b, &a); err != nil {
-		return fmt.Errorf("answer does not parse: %w", err)
+	a, err := site.ParseAnswer(b)
+	if err != nil {
+		return err
 	}
 	if len(a.Updates) == 0 {
 		fmt.Fprintf(stdout, "meaning: %s — nothing to download; the device stays on %s\n", a.Status, c.String("version"))
