@@ -88,8 +88,15 @@ type ReadCloser struct {
 	files []*os.File
 }
 
-// Close closes the cabinet files.
+// Close closes the cabinet files. Files still open must not be read after
+// it.
 func (rc *ReadCloser) Close() error {
+	rc.mu.Lock()
+	for _, fr := range rc.idleList {
+		recycle(fr)
+	}
+	rc.idleList = nil
+	rc.mu.Unlock()
 	var first error
 	for _, f := range rc.files {
 		if err := f.Close(); err != nil && first == nil {
