@@ -109,21 +109,46 @@ func (p *Plan) check() error {
 		offers[answer] = out
 		return out
 	}
+	parsed := map[string]policy.Version{} // reported versions, parsed once
+	version := func(s string) (policy.Version, error) {
+		if v, ok := parsed[s]; ok {
+			return v, nil
+		}
+		v, err := policy.ParseVersion(s)
+		if err == nil {
+			parsed[s] = v
+		}
+		return v, err
+	}
 	for _, lp := range p.Lookups {
 		r := lp.Rule
 		downgrade := r.AllowDowngrade || r.Restore != nil
 		for _, aud := range []site.Audience{site.Production, site.Test} {
 			t := lp.Lookup.For(aud)
-			offered := func(reported string, answer string) {
-				for _, o := range offersOf(answer) {
+			// What each answer of the table offers, checked once for the
+			// identity; then each version reaching it for downgrades.
+			tableOffers := make([][]offer, len(t.Answers))
+			for i, answer := range t.Answers {
+				tableOffers[i] = offersOf(answer)
+				for _, o := range tableOffers[i] {
 					if !strings.EqualFold(o.identity, lp.Lookup.Identity) || !strings.EqualFold(o.updateType, lp.Lookup.UpdateType) || !strings.EqualFold(o.dirType, lp.Lookup.UpdateType) {
 						bad("%s (%s): answer %s offers %s, an update of another identity or type", lp.Path, aud, answer, o.dir)
 					}
-					if downgrade {
-						continue
-					}
 					if o.badVersion != nil {
 						bad("%s: answer %s: %v", lp.Path, answer, o.badVersion)
+					}
+				}
+			}
+			offered := func(reported string, i int) {
+				if i < 0 || i >= len(t.Answers) {
+					bad("%s (%s): answer index %d for %s out of range", lp.Path, aud, i, reported)
+					return
+				}
+				if downgrade {
+					return
+				}
+				for _, o := range tableOffers[i] {
+					if o.badVersion != nil {
 						continue
 					}
 					switch reported {
@@ -131,17 +156,20 @@ func (p *Plan) check() error {
 						bad("%s (%s): devices on versions newer than %s are offered %s, and rule %s allows no downgrade", lp.Path, aud, t.Target, o.version, r.ID)
 					case "older":
 					default:
-						if rv, _ := policy.ParseVersion(reported); o.version.Compare(rv) < 0 {
+						rv, err := version(reported)
+						if err != nil {
+							bad("%s (%s): reported version %q: %v", lp.Path, aud, reported, err)
+						} else if o.version.Compare(rv) < 0 {
 							bad("%s (%s): devices on %s are offered the older %s, and rule %s allows no downgrade", lp.Path, aud, rv, o.version, r.ID)
 						}
 					}
 				}
 			}
 			for v, i := range t.Versions {
-				offered(v, t.Path(i))
+				offered(v, i)
 			}
-			offered("older", t.Path(t.Older))
-			offered("newer", t.Path(t.Newer))
+			offered("older", t.Older)
+			offered("newer", t.Newer)
 		}
 	}
 	return errors.Join(errs...)

@@ -2,11 +2,13 @@ package build
 
 import (
 	"bytes"
+	"fmt"
 	"html"
 	"html/template"
 	"slices"
 	"strings"
 
+	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/site"
 )
 
@@ -157,9 +159,7 @@ func told(p *Plan, t *site.Table) [][2]string {
 	}
 	slices.Sort(answers)
 	for _, a := range answers {
-		vs := byAnswer[a]
-		slices.Sort(vs)
-		rows = append(rows, [2]string{strings.Join(vs, ", "), describe(a)})
+		rows = append(rows, [2]string{versionList(byAnswer[a]), describe(a)})
 	}
 	if t.Older == t.Newer {
 		rows = append(rows, [2]string{"any other version", describe(t.Path(t.Older))})
@@ -168,6 +168,45 @@ func told(p *Plan, t *site.Table) [][2]string {
 			[2]string{"other versions newer than " + t.Target, describe(t.Path(t.Newer))})
 	}
 	return rows
+}
+
+// versionList names a few versions, or counts many: a fleet's page lists
+// every identity, and fifty versions each would bury it.
+func versionList(vs []string) string {
+	type pv struct {
+		v    policy.Version
+		text string
+		ok   bool
+	}
+	list := make([]pv, len(vs))
+	for i, s := range vs {
+		v, err := policy.ParseVersion(s)
+		list[i] = pv{v, s, err == nil}
+	}
+	cmp := func(a, b pv) int {
+		if !a.ok || !b.ok {
+			return strings.Compare(a.text, b.text)
+		}
+		return a.v.Compare(b.v)
+	}
+	if len(list) <= 6 {
+		slices.SortFunc(list, cmp)
+		texts := make([]string, len(list))
+		for i, x := range list {
+			texts[i] = x.text
+		}
+		return strings.Join(texts, ", ")
+	}
+	lo, hi := list[0], list[0]
+	for _, x := range list[1:] {
+		if cmp(x, lo) < 0 {
+			lo = x
+		}
+		if cmp(x, hi) > 0 {
+			hi = x
+		}
+	}
+	return fmt.Sprintf("%d versions, %s to %s", len(list), lo.text, hi.text)
 }
 
 // describeAnswer says in words what an answer tells a device.
