@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"html"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -140,11 +142,101 @@ type ParsedUpdate struct {
 	Files         []UpdateFile `xml:"File"`
 }
 
-// ParseAnswer reads an answer.
+// ParseAnswer reads an answer. Answers this package rendered are read by
+// a direct scan of their elements (a build reads back every answer it
+// makes); anything else goes through encoding/xml.
 func ParseAnswer(b []byte) (*ParsedAnswer, error) {
+	if a, ok := scanAnswer(string(b)); ok {
+		return a, nil
+	}
 	var a ParsedAnswer
 	if err := xml.Unmarshal(b, &a); err != nil {
 		return nil, fmt.Errorf("site: answer: %w", err)
 	}
 	return &a, nil
+}
+
+// scanAnswer reads an answer in exactly the layout RenderAnswer writes,
+// reporting false for anything else.
+func scanAnswer(s string) (*ParsedAnswer, bool) {
+	body, ok := strings.CutPrefix(s, answerHead)
+	if !ok {
+		return nil, false
+	}
+	if body, ok = strings.CutSuffix(body, answerTail); !ok {
+		return nil, false
+	}
+	a := &ParsedAnswer{}
+	var line string
+	next := func() bool {
+		var ok bool
+		line, body, ok = strings.Cut(body, "\n")
+		return ok
+	}
+	// value returns the text of <name>…</name> at the start of line.
+	value := func(l, name string) (string, string, bool) {
+		rest, ok := strings.CutPrefix(l, "<"+name+">")
+		if !ok {
+			return "", l, false
+		}
+		v, after, ok := strings.Cut(rest, "</"+name+">")
+		if !ok || strings.ContainsAny(v, "<>") {
+			return "", l, false
+		}
+		return html.UnescapeString(v), after, true
+	}
+	if !next() {
+		return nil, false
+	}
+	if a.Status, _, ok = value(strings.TrimSpace(line), "Status"); !ok {
+		return nil, false
+	}
+	for body != "" {
+		if !next() || line != "  <Update>" {
+			return nil, false
+		}
+		var u ParsedUpdate
+		for _, f := range [...]struct {
+			name string
+			dst  *string
+		}{{"UpdateType", &u.UpdateType}, {"Version", &u.Version}, {"InternalURL", &u.InternalURL}, {"ExternalURL", &u.ExternalURL}, {"SignatureFile", &u.SignatureFile}} {
+			if !next() {
+				return nil, false
+			}
+			if *f.dst, _, ok = value(strings.TrimSpace(line), f.name); !ok {
+				return nil, false
+			}
+		}
+		for {
+			if !next() {
+				return nil, false
+			}
+			if line == "  </Update>" {
+				break
+			}
+			l, ok := strings.CutPrefix(strings.TrimSpace(line), "<File>")
+			if !ok {
+				return nil, false
+			}
+			var f UpdateFile
+			var size string
+			if f.Name, l, ok = value(l, "Name"); !ok {
+				return nil, false
+			}
+			if size, l, ok = value(l, "Size"); !ok {
+				return nil, false
+			}
+			if f.SHA256, l, ok = value(l, "SHA256"); !ok || l != "</File>" {
+				return nil, false
+			}
+			n, err := strconv.ParseInt(size, 10, 64)
+			if err != nil {
+				return nil, false
+			}
+			f.Size = n
+			u.Files = append(u.Files, f)
+		}
+		a.Updates = append(a.Updates, u)
+	}
+	return a, true
 }

@@ -2,6 +2,7 @@ package site
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"testing"
 
 	"github.com/duws/duws/builder/device"
@@ -81,5 +82,28 @@ func TestDevicesIsTest(t *testing.T) {
 		if got := d.IsTest(tt.mac, tt.serial, tt.site); got != tt.want {
 			t.Errorf("IsTest(%q, %q, %q) = %v", tt.mac, tt.serial, tt.site, got)
 		}
+	}
+}
+
+func TestParseAnswerScanAgreesWithXML(t *testing.T) {
+	for _, b := range [][]byte{
+		NoUpdateAnswer(),
+		RenderAnswer([]Update{{UpdateType: "CPE", Version: "1.0.0.2", InternalURL: "https://x/DeviceUpdateFiles_Int/a%20b/&c", ExternalURL: "e<>", SignatureFile: "CPE.cat",
+			Files: []UpdateFile{{"CPE.cat", 3, "ab"}, {"x&y.nbt", 9, "cd"}}}, {UpdateType: "UI", Version: "2.0.0.0"}}),
+	} {
+		fast, ok := scanAnswer(string(b))
+		if !ok {
+			t.Fatalf("scan refused its own rendering:\n%s", b)
+		}
+		var slow ParsedAnswer
+		if err := xml.Unmarshal(b, &slow); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(&slow, fast); diff != "" {
+			t.Errorf("scan and encoding/xml differ (-xml +scan):\n%s", diff)
+		}
+	}
+	if _, ok := scanAnswer("<DeviceUpdateResponse/>"); ok {
+		t.Error("scan accepted another layout")
 	}
 }
