@@ -135,11 +135,12 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 		if shared(name) {
 			dst := filepath.Join(w.Dir, filepath.FromSlash(name))
 			if known.shared[k] {
-				if _, err := os.Stat(dst); err == nil {
-					st.Skipped++
-					continue
-				}
-			} else if known.listed[name] {
+				// Listed by a kept tree with this hash: there, and never
+				// changed while listed.
+				st.Skipped++
+				continue
+			}
+			if known.listed[name] {
 				return st, fmt.Errorf("build: %s: a kept tree lists this file with other contents; it cannot be replaced while that tree is kept", name)
 			}
 			if err := mkdir(filepath.Dir(dst)); err != nil {
