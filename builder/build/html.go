@@ -115,18 +115,8 @@ func renderHTML(p *Plan) []byte {
 		pg.Devices = append(pg.Devices, struct{ Name, MAC, Serial, Scope string }{td.Name, orDash(td.MAC), orDash(td.Serial), td.Scope})
 	}
 	var rows strings.Builder
-	for _, lp := range p.Lookups {
-		for _, aud := range []site.Audience{site.Production, site.Test} {
-			for _, row := range told(p, lp.Lookup.For(aud)) {
-				rows.WriteString("<tr>")
-				for _, cell := range []string{lp.Lookup.Identity, lp.Lookup.UpdateType, string(aud), row[0], row[1]} {
-					rows.WriteString("<td>")
-					rows.WriteString(html.EscapeString(cell))
-					rows.WriteString("</td>")
-				}
-				rows.WriteString("</tr>\n")
-			}
-		}
+	for _, r := range p.toldRows {
+		rows.WriteString(r)
 	}
 	pg.Told = template.HTML(rows.String())
 	var b bytes.Buffer
@@ -222,4 +212,22 @@ func describeAnswer(p *Plan, name string) string {
 	_, rest, _ := strings.Cut(s, "<Version>")
 	v, _, _ := strings.Cut(rest, "</Version>")
 	return "update to " + v
+}
+
+// toldRows renders the rows of the "what devices are told" table for one
+// lookup.
+func toldRows(p *Plan, lp *LookupPlan) string {
+	var rows strings.Builder
+	for _, aud := range []site.Audience{site.Production, site.Test} {
+		for _, row := range told(p, lp.Lookup.For(aud)) {
+			rows.WriteString("<tr>")
+			for _, cell := range []string{lp.Lookup.Identity, lp.Lookup.UpdateType, string(aud), row[0], row[1]} {
+				rows.WriteString("<td>")
+				rows.WriteString(html.EscapeString(cell))
+				rows.WriteString("</td>")
+			}
+			rows.WriteString("</tr>\n")
+		}
+	}
+	return rows.String()
 }

@@ -26,8 +26,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/duws/duws/builder/policy"
@@ -75,17 +78,24 @@ type Plan struct {
 	Manifest site.Manifest // complete, ready to encode
 	Policy   *policy.Policy
 
-	strs map[policy.Version]string // one string per version, shared by every table
+	strs     map[policy.Version]string // one string per version, shared by every table
+	toldRows []string                  // index.html rows of each lookup
+	frozen   bool                      // strs is read by goroutines
 }
 
 // str returns the text of a version, one shared string per version: a
 // large fleet has a million table entries over a few hundred versions.
+// Every version is added before rules are planned in parallel; a version
+// missing then (a bug) is formatted afresh rather than added.
 func (p *Plan) str(v policy.Version) string {
-	s, ok := p.strs[v]
-	if !ok {
-		s = v.String()
-		p.strs[v] = s
+	if s, ok := p.strs[v]; ok {
+		return s
 	}
+	if p.frozen {
+		return v.String()
+	}
+	s := v.String()
+	p.strs[v] = s
 	return s
 }
 
@@ -104,22 +114,56 @@ func MakePlan(in *Input) (*Plan, error) {
 	p := &Plan{Files: map[string]*Output{}, Policy: in.Policy, strs: map[policy.Version]string{}}
 	var errs []string
 	noUpdate := p.addAnswer(site.NoUpdateAnswer())
+	p.Manifest.NoUpdate = noUpdate // describeAnswer needs it before the manifest is complete
 	ix := newIndex(pkgs, in.Policy)
-	for i := range in.Policy.Rules {
-		r := in.Policy.Rules[i]
-		lp, err := p.planRule(in.Policy, &r, ix, noUpdate)
-		if err != nil {
-			errs = append(errs, err.Error())
+	for _, list := range ix.byID {
+		for _, e := range list {
+			p.str(e.u.Version)
+		}
+	}
+	for _, list := range ix.byKey {
+		for _, e := range list {
+			p.str(e.u.Version)
+		}
+	}
+	for _, r := range in.Policy.Rules {
+		for _, v := range []*policy.Version{r.Approved, r.Pending, r.Restore} {
+			if v != nil {
+				p.str(*v)
+			}
+		}
+	}
+	p.frozen = true
+	// Rules are planned in parallel (p.strs is only read from now on),
+	// and their outputs merged in policy order, so the plan is the same
+	// whatever the scheduling.
+	results := make([]ruleResult, len(in.Policy.Rules))
+	parallel(len(results), func(i int) {
+		results[i] = p.planRule(in.Policy, &in.Policy.Rules[i], ix, noUpdate)
+	})
+	for _, res := range results {
+		if res.err == nil {
+			res.err = p.merge(res.outs)
+		}
+		if res.err != nil {
+			errs = append(errs, res.err.Error())
 			continue
 		}
-		p.Lookups = append(p.Lookups, lp)
+		p.Lookups = append(p.Lookups, res.lp)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("build: %s", strings.Join(errs, "\n"))
 	}
 	slices.SortFunc(p.Lookups, func(a, b LookupPlan) int { return strings.Compare(a.Path, b.Path) })
-	for _, lp := range p.Lookups {
-		p.addData(lp.Path, site.EncodeLookup(&lp.Lookup, lp.Known))
+	encoded := make([][]byte, len(p.Lookups))
+	p.toldRows = make([]string, len(p.Lookups))
+	parallel(len(p.Lookups), func(i int) {
+		lp := &p.Lookups[i]
+		encoded[i] = site.EncodeLookup(&lp.Lookup, lp.Known)
+		p.toldRows[i] = toldRows(p, lp)
+	})
+	for i, lp := range p.Lookups {
+		p.addData(lp.Path, encoded[i])
 	}
 
 	p.Devices = site.Devices{MACs: map[string]string{}, Serials: map[string]string{}}
@@ -247,7 +291,63 @@ func (ix *index) updates(r *policy.Rule) []entry {
 	return out
 }
 
-func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string) (LookupPlan, error) {
+// ruleResult is what planning one rule gives: its lookup table, and the
+// answers and package files its table refers to, in the order made.
+type ruleResult struct {
+	lp   LookupPlan
+	outs []namedOutput
+	err  error
+}
+
+type namedOutput struct {
+	name string
+	out  *Output
+}
+
+// merge adds a rule's outputs to the plan: the same answer from two rules
+// is one file, and two packages may not put different files under one
+// name.
+func (p *Plan) merge(outs []namedOutput) error {
+	for _, no := range outs {
+		prev, ok := p.Files[no.name]
+		if !ok {
+			p.Files[no.name] = no.out
+			continue
+		}
+		if prev.SHA256 != no.out.SHA256 {
+			return fmt.Errorf("%s: two packages hold different files under this name", no.name)
+		}
+	}
+	return nil
+}
+
+// parallel runs f(0) … f(n-1) on every processor.
+func parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(n, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string) (res ruleResult) {
+	lp, err := p.planRule1(pol, r, ix, noUpdate, &res.outs)
+	res.lp, res.err = lp, err
+	return res
+}
+
+func (p *Plan) planRule1(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string, outs *[]namedOutput) (LookupPlan, error) {
 	cands := ix.updates(r)
 	known := map[policy.Version]bool{}
 	// The first package in name order providing a version provides it.
@@ -289,7 +389,7 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate 
 				return lp, fmt.Errorf("rule %s: no package provides %s", r, target)
 			}
 			var err error
-			if offer, err = p.offer(pol, e.u, e.pkg); err != nil {
+			if offer, err = p.offer(pol, e.u, e.pkg, outs); err != nil {
 				return lp, fmt.Errorf("rule %s: %w", r, err)
 			}
 			t.Target = p.str(*target)
@@ -313,7 +413,7 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate 
 }
 
 // offer adds the answer offering update u, and u's files, to the tree.
-func (p *Plan) offer(pol *policy.Policy, u *update.Update, pkg string) (string, error) {
+func (p *Plan) offer(pol *policy.Policy, u *update.Update, pkg string, outs *[]namedOutput) (string, error) {
 	dir := u.Dir()
 	su := site.Update{
 		UpdateType:  u.UpdateType,
@@ -332,15 +432,13 @@ func (p *Plan) offer(pol *policy.Policy, u *update.Update, pkg string) (string, 
 		}
 		su.Files = append(su.Files, site.UpdateFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256})
 		name := path.Join(site.FilesDir, dir, f.Name)
-		if prev, ok := p.Files[name]; ok {
-			if prev.SHA256 != f.SHA256 {
-				return "", fmt.Errorf("%s: two packages hold different files under this name", name)
-			}
-			continue
-		}
-		p.Files[name] = &Output{Source: &Source{Package: pkg, Path: f.Path}, Size: f.Size, SHA256: f.SHA256}
+		*outs = append(*outs, namedOutput{name, &Output{Source: &Source{Package: pkg, Path: f.Path}, Size: f.Size, SHA256: f.SHA256}})
 	}
-	return p.addAnswer(site.RenderAnswer([]site.Update{su})), nil
+	b := site.RenderAnswer([]site.Update{su})
+	sum := hashHex(b)
+	name := path.Join(site.AnswersDir, sum+".xml")
+	*outs = append(*outs, namedOutput{name, &Output{Data: b, Size: int64(len(b)), SHA256: sum}})
+	return name, nil
 }
 
 func nonNil[T any](s []T) []T {
