@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/duws/duws/builder/device"
@@ -296,9 +297,9 @@ func TestInterruptedWriteChangesNothing(t *testing.T) {
 	// A build whose package files cannot be read fails half-way.
 	in.PolicyBytes = append(in.PolicyBytes, "# changed\n"...)
 	p := mustPlan(t, in)
-	n := 0
+	var n atomic.Int32
 	broken := &Writer{Dir: dir, Keep: 2, Open: func(s Source) (io.ReadCloser, error) {
-		if n++; n > 1 {
+		if n.Add(1) > 1 {
 			return nil, errors.New("disk on fire")
 		}
 		return files.open(s)

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,7 +30,8 @@ type Writer struct {
 	// Keep is how many published trees to keep besides the live one, so
 	// that a revert is instant. Older trees are deleted after a publish.
 	Keep int
-	// Open opens a file of a stored package.
+	// Open opens a file of a stored package. It is called from several
+	// goroutines at once.
 	Open func(Source) (io.ReadCloser, error)
 	// Sign, when set, signs the manifest; the signature is written to
 	// manifest.sig.
@@ -121,15 +124,23 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	made := map[string]bool{}
+	// Files are created by several goroutines: creating inodes is most of
+	// a full build's time, and it is kernel work that spreads over cores.
+	var made sync.Map
 	mkdir := func(dir string) error {
-		if made[dir] {
+		if _, ok := made.Load(dir); ok {
 			return nil
 		}
-		made[dir] = true
-		return os.MkdirAll(dir, 0o755)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		made.Store(dir, true)
+		return nil
 	}
-	for _, name := range names {
+	var written, linked, skipped atomic.Int64
+	errs := make([]error, len(names))
+	parallel(len(names), func(i int) {
+		name := names[i]
 		o := p.Files[name]
 		k := reuseKey{name, o.SHA256}
 		if shared(name) {
@@ -137,38 +148,50 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 			if known.shared[k] {
 				// Listed by a kept tree with this hash: there, and never
 				// changed while listed.
-				st.Skipped++
-				continue
+				skipped.Add(1)
+				return
 			}
 			if known.listed[name] {
-				return st, fmt.Errorf("build: %s: a kept tree lists this file with other contents; it cannot be replaced while that tree is kept", name)
+				errs[i] = fmt.Errorf("build: %s: a kept tree lists this file with other contents; it cannot be replaced while that tree is kept", name)
+				return
 			}
 			if err := mkdir(filepath.Dir(dst)); err != nil {
-				return st, err
+				errs[i] = err
+				return
 			}
 			if err := w.writeShared(o, dst, built); err != nil {
-				return st, fmt.Errorf("build: %s: %w", name, err)
+				errs[i] = fmt.Errorf("build: %s: %w", name, err)
+				return
 			}
-			st.Written++
-			continue
+			written.Add(1)
+			return
 		}
 		dst := filepath.Join(tmp, filepath.FromSlash(name))
 		if err := mkdir(filepath.Dir(dst)); err != nil {
-			return st, err
+			errs[i] = err
+			return
 		}
 		if from := known.inTree[k]; from != "" && os.Link(from, dst) == nil {
 			// Trees are never changed once written, so sharing a file
 			// between them is safe.
-			st.Linked++
-			continue
+			linked.Add(1)
+			return
 		}
 		if err := os.WriteFile(dst, o.Data, 0o644); err != nil {
-			return st, err
+			errs[i] = err
+			return
 		}
 		if err := os.Chtimes(dst, built, built); err != nil {
-			return st, err
+			errs[i] = err
+			return
 		}
-		st.Written++
+		written.Add(1)
+	})
+	st.Written, st.Linked, st.Skipped = int(written.Load()), int(linked.Load()), int(skipped.Load())
+	for _, err := range errs {
+		if err != nil {
+			return st, err // the first in name order
+		}
 	}
 	for _, dir := range []string{site.AnswersDir, site.FilesDir} {
 		if err := os.MkdirAll(filepath.Join(w.Dir, dir), 0o755); err != nil {
