@@ -46,22 +46,24 @@ func synthetic(tb testing.TB, nrules, nversions int) (*Input, func(Source) (io.R
 		tb.Fatal(err)
 	}
 	in := &Input{Policy: p, PolicyBytes: []byte(src), Built: time.Date(2014, 1, 1, 0, 0, 0, 0, time.UTC)}
-	// As Sources.Load gives it: every update with its files' names and
-	// sizes, and hashes for the versions the policy offers.
+	// As Sources.Load gives it: every update of every package with its
+	// version, and the files, with their hashes, of the versions the
+	// policy offers.
 	names := []string{"CPE.cat", "CPE.nbt"}
+	ruleIDs := make([]string, len(ids))
+	for i, id := range ids {
+		ruleIDs[i] = update.DerivedRuleID(id, "CPE")
+	}
 	for j := range nversions {
 		pk := Package{Name: fmt.Sprintf("%064x.cab", j), Updates: make([]update.Update, 0, nrules)}
 		for i, id := range ids {
-			u := update.Update{RuleID: update.DerivedRuleID(id, "CPE"), Identity: id, UpdateType: "CPE", Version: ver(j)}
-			offered := j == nversions-3 || (j == nversions-1 && i%4 == 0)
-			dir := u.Dir()
-			for _, n := range names {
-				f := update.File{Name: n, Path: dir + "/" + n, Size: int64(len(content(dir, n)))}
-				if offered {
+			u := update.Update{RuleID: ruleIDs[i], Identity: id, UpdateType: "CPE", Version: ver(j)}
+			if j == nversions-3 || (j == nversions-1 && i%4 == 0) {
+				dir := u.Dir()
+				for _, n := range names {
 					sum := sha256.Sum256(content(dir, n))
-					f.SHA256 = hex.EncodeToString(sum[:])
+					u.Files = append(u.Files, update.File{Name: n, Path: dir + "/" + n, Size: int64(len(content(dir, n))), SHA256: hex.EncodeToString(sum[:])})
 				}
-				u.Files = append(u.Files, f)
 			}
 			pk.Updates = append(pk.Updates, u)
 		}
@@ -85,6 +87,7 @@ func maxRSS() float64 {
 // approval. Run with -benchtime=1x; it reports seconds per build and the
 // process's peak RSS in MiB.
 func BenchmarkBuild10k(b *testing.B) {
+	defer LimitMemory()() // as duws build does
 	in, open := synthetic(b, 10000, 50)
 	var ms runtime.MemStats
 	runtime.GC()

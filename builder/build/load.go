@@ -64,6 +64,7 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 		}
 	}
 	var newest time.Time
+	intern := newInterner()
 	for _, name := range names {
 		r, err := cab.OpenReader(s.Store.Path(name))
 		if err != nil {
@@ -77,7 +78,12 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 					if err = update.HashFiles(&r.Reader, u); err != nil {
 						break
 					}
+				} else {
+					// Only its version matters to the plan: a large store
+					// holds many versions of every rule.
+					u.Files = nil
 				}
+				u.RuleID, u.Identity, u.UpdateType = intern.id(u.RuleID, u.Identity, u.UpdateType)
 			}
 		}
 		for _, f := range r.File {
@@ -147,4 +153,25 @@ func (s *Sources) Close() error {
 	}
 	s.open = nil
 	return nil
+}
+
+// interner shares the strings of rule ids and identities between the
+// packages that repeat them, one per version.
+type interner map[string]string
+
+func newInterner() interner { return interner{} }
+
+func (in interner) str(s string) string {
+	if t, ok := in[s]; ok {
+		return t
+	}
+	in[s] = s
+	return s
+}
+
+func (in interner) id(ruleID string, id policy.Identity, updateType string) (string, policy.Identity, string) {
+	return in.str(ruleID), policy.Identity{
+		DeviceType: in.str(id.DeviceType), Brand: in.str(id.Brand), Model: in.str(id.Model),
+		Revision: in.str(id.Revision), Locale: in.str(id.Locale),
+	}, in.str(updateType)
 }

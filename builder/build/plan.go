@@ -322,10 +322,13 @@ func (p *Plan) merge(outs []namedOutput) error {
 }
 
 // parallel runs f(0) … f(n-1) on every processor.
-func parallel(n int, f func(i int)) {
+func parallel(n int, f func(i int)) { parallelN(runtime.GOMAXPROCS(0), n, f) }
+
+// parallelN runs f(0) … f(n-1) in the given number of goroutines.
+func parallelN(workers, n int, f func(i int)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(n, 1)) {
+	for range min(workers, max(n, 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -349,20 +352,21 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate 
 
 func (p *Plan) planRule1(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string, outs *[]namedOutput) (LookupPlan, error) {
 	cands := ix.updates(r)
-	known := map[policy.Version]bool{}
-	// The first package in name order providing a version provides it.
-	provider := map[policy.Version]entry{}
-	for _, e := range cands {
-		known[e.u.Version] = true
-		if _, ok := provider[e.u.Version]; !ok {
-			provider[e.u.Version] = e
-		}
-	}
-	versions := make([]policy.Version, 0, len(known))
-	for v := range known {
-		versions = append(versions, v)
+	versions := make([]policy.Version, len(cands))
+	for i, e := range cands {
+		versions[i] = e.u.Version
 	}
 	slices.SortFunc(versions, func(a, b policy.Version) int { return a.Compare(b) })
+	versions = slices.Compact(versions)
+	// The first package in name order providing a version provides it.
+	provider := func(v policy.Version) (entry, bool) {
+		for _, e := range cands {
+			if e.u.Version == v {
+				return e, true
+			}
+		}
+		return entry{}, false
+	}
 
 	id := site.Identity{DeviceType: r.Identity.DeviceType, Brand: r.Identity.Brand, Model: r.Identity.Model, Revision: r.Identity.Revision, Locale: r.Identity.Locale}
 	lp := LookupPlan{
@@ -384,7 +388,7 @@ func (p *Plan) planRule1(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate
 		t.Versions = map[string]int{}
 		offer := noUpdate
 		if target != nil {
-			e, ok := provider[*target]
+			e, ok := provider(*target)
 			if !ok {
 				return lp, fmt.Errorf("rule %s: no package provides %s", r, target)
 			}

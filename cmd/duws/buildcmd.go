@@ -123,6 +123,7 @@ type buildOptions struct {
 }
 
 func loadPlan(policyPath string) (*build.Plan, *build.Sources, error) {
+	build.LimitMemory() // for the rest of the command
 	src := &build.Sources{PolicyPath: policyPath}
 	in, err := src.Load(os.Getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
