@@ -232,7 +232,7 @@ func (s *scanner) next1() (t token, skip bool, err error) {
 		}
 		raw := src[s.pos : s.pos+end]
 		s.pos += end
-		if len(bytes.TrimLeft(raw, " \t\r\n")) == 0 {
+		if isSpace(raw) {
 			return token{kind: tokText}, false, nil // layout between elements
 		}
 		text, err := unescape(raw)
@@ -331,17 +331,59 @@ func tagName(tag []byte) (string, []byte) {
 	return localName(tag[:i]), tag[i:]
 }
 
-// knownNames are the element and attribute names a check uses; they are
-// returned without allocating.
-var knownNames = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range []string{"deviceupdaterequest", "device", "modules", "module", "devicetype", "mac", "macaddress",
-		"serial", "serialnumber", "vendor", "brand", "model", "revision", "hardwarerevision", "locale", "user", "username",
-		"name", "filename", "updatetype", "type", "version", "timestamp", "xml", "encoding", "xmlns"} {
-		m[n] = n
+// knownName returns the constant for a name a check uses, so that the
+// common names cost no allocation; "" for others.
+func knownName(b []byte) string {
+	switch string(b) { // compiled to comparisons, no allocation
+	case "deviceupdaterequest":
+		return "deviceupdaterequest"
+	case "device":
+		return "device"
+	case "modules":
+		return "modules"
+	case "module":
+		return "module"
+	case "devicetype":
+		return "devicetype"
+	case "mac":
+		return "mac"
+	case "macaddress":
+		return "macaddress"
+	case "serial":
+		return "serial"
+	case "serialnumber":
+		return "serialnumber"
+	case "vendor":
+		return "vendor"
+	case "brand":
+		return "brand"
+	case "model":
+		return "model"
+	case "revision":
+		return "revision"
+	case "hardwarerevision":
+		return "hardwarerevision"
+	case "locale":
+		return "locale"
+	case "user":
+		return "user"
+	case "username":
+		return "username"
+	case "name":
+		return "name"
+	case "filename":
+		return "filename"
+	case "updatetype":
+		return "updatetype"
+	case "type":
+		return "type"
+	case "version":
+		return "version"
+	case "timestamp":
+		return "timestamp"
 	}
-	return m
-}()
+	return ""
+}
 
 // localName drops a namespace prefix and lower-cases an XML name; it
 // returns "" for what cannot be a name.
@@ -363,7 +405,7 @@ func localName(b []byte) string {
 		}
 		buf[i] = c
 	}
-	if n, ok := knownNames[string(buf[:len(b)])]; ok { // no allocation for the lookup
+	if n := knownName(buf[:len(b)]); n != "" {
 		return n
 	}
 	return string(buf[:len(b)])
@@ -416,4 +458,13 @@ func unescape(b []byte) (string, error) {
 		}
 	}
 	return out.String(), nil
+}
+
+func isSpace(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
 }
