@@ -396,19 +396,9 @@ func testDeviceCommand() *cli.Command {
 					if (c.String("mac") == "") == (c.String("serial") == "") {
 						return usageErrorf("test-device add: give one of --mac and --serial")
 					}
-					w, err := loadWorkspace(c.String("policy"))
-					if err != nil {
-						return err
-					}
-					desc, err := w.doc.AddTestDevice(policy.TestDevice{Name: c.String("name"), MAC: c.String("mac"), Serial: c.String("serial"), Scope: c.String("site")})
-					if err != nil {
-						return err
-					}
-					if err := w.save(); err != nil {
-						return err
-					}
-					fmt.Fprintln(c.App.Writer, desc)
-					return nil
+					return editPolicy(c, func(d *policy.Doc) (string, error) {
+						return d.AddTestDevice(policy.TestDevice{Name: c.String("name"), MAC: c.String("mac"), Serial: c.String("serial"), Scope: c.String("site")})
+					})
 				},
 			},
 			{
@@ -420,19 +410,9 @@ func testDeviceCommand() *cli.Command {
 					if c.NArg() != 1 {
 						return usageErrorf("test-device remove: give one name")
 					}
-					w, err := loadWorkspace(c.String("policy"))
-					if err != nil {
-						return err
-					}
-					desc, err := w.doc.RemoveTestDevice(c.Args().First())
-					if err != nil {
-						return err
-					}
-					if err := w.save(); err != nil {
-						return err
-					}
-					fmt.Fprintln(c.App.Writer, desc)
-					return nil
+					return editPolicy(c, func(d *policy.Doc) (string, error) {
+						return d.RemoveTestDevice(c.Args().First())
+					})
 				},
 			},
 			{
@@ -454,6 +434,24 @@ func testDeviceCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// editPolicy loads the policy, makes one edit, writes the policy back
+// atomically and says what changed.
+func editPolicy(c *cli.Context, edit func(*policy.Doc) (string, error)) error {
+	w, err := loadWorkspace(c.String("policy"))
+	if err != nil {
+		return err
+	}
+	desc, err := edit(w.doc)
+	if err != nil {
+		return err
+	}
+	if err := w.save(); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.App.Writer, desc)
+	return nil
 }
 
 func orDash(s string) string {
