@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/site"
 )
 
@@ -46,15 +47,6 @@ func ManifestBytes(m *site.Manifest) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-// TreeID returns the id of the tree a plan gives.
-func TreeID(p *Plan) (string, error) {
-	b, err := ManifestBytes(&p.Manifest)
-	if err != nil {
-		return "", err
-	}
-	return hashHex(b), nil
 }
 
 // Stats says what a write did.
@@ -426,7 +418,7 @@ func (w *Writer) writeHistory(h []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(w.Dir, site.HistoryName), append(b, '\n'))
+	return policy.WriteFile(filepath.Join(w.Dir, site.HistoryName), append(b, '\n'), 0o644)
 }
 
 // prune deletes trees that are neither live nor among the Keep most
@@ -511,31 +503,6 @@ func (w *Writer) prune(h []string) error {
 		dirs = next
 	}
 	return nil
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return syncDir(filepath.Dir(path))
 }
 
 func syncDir(dir string) error {

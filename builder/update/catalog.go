@@ -1,7 +1,6 @@
 package update
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/duws/duws/builder/cab"
@@ -60,20 +59,6 @@ func (c *Catalog) Versions(ruleID string, id policy.Identity, updateType string)
 		}
 	}
 	return out
-}
-
-// Find returns the package providing version v of a rule, and the update.
-func (c *Catalog) Find(r *policy.Rule, v policy.Version) (*Stored, *Update, error) {
-	for i := range c.Packages {
-		p := &c.Packages[i]
-		for j := range p.Updates {
-			u := &p.Updates[j]
-			if u.Version == v && Matches(u, r.ID, r.Identity, r.UpdateType) {
-				return p, u, nil
-			}
-		}
-	}
-	return nil, nil, fmt.Errorf("no package provides %s %s", r, v)
 }
 
 // Referenced returns the names of the packages that provide a version some
