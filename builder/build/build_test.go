@@ -54,7 +54,7 @@ func listing(t testing.TB, root string) string {
 		return nil
 	})
 	if _, err := os.Stat(filepath.Join(root, site.ManifestName)); err == nil {
-		WalkTree(root, func(rel, _ string) error {
+		walkTree(root, func(rel, _ string) error {
 			if !slices.Contains(paths, rel) {
 				paths = append(paths, rel)
 			}
@@ -128,7 +128,7 @@ func TestDeterministic(t *testing.T) {
 		t.Error("trees differ")
 	}
 	// And every byte of every file, package files and index.html too.
-	WalkTree(filepath.Join(a, site.TreesDir, sa.ID), func(rel, p string) error {
+	walkTree(filepath.Join(a, site.TreesDir, sa.ID), func(rel, p string) error {
 		x, _ := os.ReadFile(p)
 		y, err := os.ReadFile(filepath.Join(b, site.TreesDir, sb.ID, rel))
 		if err != nil || !bytes.Equal(x, y) {

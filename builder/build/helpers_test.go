@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/site"
 	"github.com/duws/duws/builder/update"
 )
 
@@ -103,3 +108,31 @@ func testInput(t testing.TB) (*Input, fakeFiles) {
 }
 
 func parsePolicy(src string) (*policy.Policy, error) { return policy.Parse("policy.yaml", []byte(src)) }
+
+// walkTree calls fn for every file of a tree, following the links to the
+// shared answers/ and files/ directories but listing only what the tree's
+// manifest lists there.
+func walkTree(dir string, fn func(rel, path string) error) error {
+	mb, err := os.ReadFile(filepath.Join(dir, site.ManifestName))
+	if err != nil {
+		return err
+	}
+	var m site.Manifest
+	if err := json.Unmarshal(mb, &m); err != nil {
+		return err
+	}
+	files := []string{site.ManifestName}
+	if _, err := os.Stat(filepath.Join(dir, site.SignatureName)); err == nil {
+		files = append(files, site.SignatureName)
+	}
+	for _, f := range m.Files {
+		files = append(files, f.Path)
+	}
+	slices.Sort(files)
+	for _, rel := range files {
+		if err := fn(rel, filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -160,31 +160,3 @@ func verifySignature(pub ed25519.PublicKey, manifest, sig []byte) bool {
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sig)))
 	return err == nil && ed25519.Verify(pub, manifest, raw)
 }
-
-// WalkTree calls fn for every file of a tree, following the links to the
-// shared answers/ and files/ directories but listing only what the tree's
-// manifest lists there.
-func WalkTree(dir string, fn func(rel, path string) error) error {
-	mb, err := os.ReadFile(filepath.Join(dir, site.ManifestName))
-	if err != nil {
-		return err
-	}
-	var m site.Manifest
-	if err := json.Unmarshal(mb, &m); err != nil {
-		return err
-	}
-	files := []string{site.ManifestName}
-	if _, err := os.Stat(filepath.Join(dir, site.SignatureName)); err == nil {
-		files = append(files, site.SignatureName)
-	}
-	for _, f := range m.Files {
-		files = append(files, f.Path)
-	}
-	slices.Sort(files)
-	for _, rel := range files {
-		if err := fn(rel, filepath.Join(dir, filepath.FromSlash(rel))); err != nil {
-			return err
-		}
-	}
-	return nil
-}

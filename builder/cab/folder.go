@@ -292,8 +292,7 @@ func (fr *fileReader) Read(p []byte) (int, error) {
 	n, err := fr.fr.Read(p)
 	fr.remaining -= int64(n)
 	if err == io.EOF {
-		err = fmt.Errorf("cab: file %q: folder %d ends %d bytes short: %w: %w",
-			fr.f.Name, fr.f.folder, fr.remaining, io.ErrUnexpectedEOF, ErrFormat)
+		err = fr.short()
 	}
 	if err != nil {
 		fr.done(err)
@@ -303,6 +302,12 @@ func (fr *fileReader) Read(p []byte) (int, error) {
 		fr.done(io.EOF)
 	}
 	return n, nil
+}
+
+// short reports a folder that ended before the file did.
+func (fr *fileReader) short() error {
+	return fmt.Errorf("cab: file %q: folder %d ends %d bytes short: %w: %w",
+		fr.f.Name, fr.f.folder, fr.remaining, io.ErrUnexpectedEOF, ErrFormat)
 }
 
 // WriteTo writes the file's contents to w without an intermediate buffer.
@@ -317,8 +322,7 @@ func (fr *fileReader) WriteTo(w io.Writer) (int64, error) {
 			if f.err != nil {
 				err := f.err
 				if err == io.EOF {
-					err = fmt.Errorf("cab: file %q: folder %d ends %d bytes short: %w: %w",
-						fr.f.Name, fr.f.folder, fr.remaining, io.ErrUnexpectedEOF, ErrFormat)
+					err = fr.short()
 				}
 				fr.done(err)
 				return total, err
