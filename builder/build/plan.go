@@ -139,7 +139,8 @@ func MakePlan(in *Input) (*Plan, error) {
 	// whatever the scheduling.
 	results := make([]ruleResult, len(in.Policy.Rules))
 	parallel(len(results), func(i int) {
-		results[i] = p.planRule(in.Policy, &in.Policy.Rules[i], ix, noUpdate)
+		res := &results[i]
+		res.lp, res.err = p.planRule(in.Policy, &in.Policy.Rules[i], ix, noUpdate, &res.outs)
 	})
 	for _, res := range results {
 		if res.err == nil {
@@ -344,13 +345,7 @@ func parallelN(workers, n int, f func(i int)) {
 	wg.Wait()
 }
 
-func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string) (res ruleResult) {
-	lp, err := p.planRule1(pol, r, ix, noUpdate, &res.outs)
-	res.lp, res.err = lp, err
-	return res
-}
-
-func (p *Plan) planRule1(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string, outs *[]namedOutput) (LookupPlan, error) {
+func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string, outs *[]namedOutput) (LookupPlan, error) {
 	cands := ix.updates(r)
 	versions := make([]policy.Version, len(cands))
 	for i, e := range cands {
