@@ -158,32 +158,48 @@ func toldVersion(t *testing.T, p *Plan, tab *site.Table, v string) string {
 	return strings.TrimPrefix(d, "update to ")
 }
 
+// TestDecisions walks the rule of docs/PROTOCOL.md: the target is the
+// approved version (for test devices the pending one where set); a device
+// on the target, or any device when there is no target, is told
+// downloads=0; a device on any other version is sent the target, older or
+// newer, unless keep_newer is in effect for the rule, which leaves devices
+// on a version newer than the target alone.
 func TestDecisions(t *testing.T) {
 	files := fakeFiles{}
 	id := "UCPhone/Polycom/CX600/A/ENU"
 	pkg := fakePackage(files, "p.cab", []string{id}, "1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4")
+	const keep = "keep_newer: true\n"
 	tests := []struct {
 		name string
+		head string // added to the policy's top level
 		kv   []string
 		// what production and test devices on 1.0.0.1 .. 1.0.0.4 and on
 		// unknown 1.0.0.0 and 9.0.0.0 are sent
 		prod, test [6]string
 	}{
-		{"nothing approved", nil, [6]string{}, [6]string{}},
-		{"approved", []string{"approved", "1.0.0.2"},
-			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}},
-		{"approved and pending", []string{"approved", "1.0.0.2", "pending", "1.0.0.3"},
-			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.3", "1.0.0.3", "", "", "1.0.0.3", ""}},
-		{"pending only", []string{"pending", "1.0.0.3"},
-			[6]string{}, [6]string{"1.0.0.3", "1.0.0.3", "", "", "1.0.0.3", ""}},
-		{"restore held: downgrades allowed", []string{"approved", "1.0.0.2", "restore", "1.0.0.1"},
+		{"nothing approved", "", nil, [6]string{}, [6]string{}},
+		{"approved", "", []string{"approved", "1.0.0.2"},
 			[6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}, [6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}},
-		{"after a restore", []string{"approved", "1.0.0.1", "allow_downgrade", "true"},
+		{"approved and pending", "", []string{"approved", "1.0.0.2", "pending", "1.0.0.3"},
+			[6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}, [6]string{"1.0.0.3", "1.0.0.3", "", "1.0.0.3", "1.0.0.3", "1.0.0.3"}},
+		{"pending only", "", []string{"pending", "1.0.0.3"},
+			[6]string{}, [6]string{"1.0.0.3", "1.0.0.3", "", "1.0.0.3", "1.0.0.3", "1.0.0.3"}},
+		{"restore held", "", []string{"approved", "1.0.0.2", "restore", "1.0.0.1"},
+			[6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}, [6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}},
+		{"keep_newer: approved", keep, []string{"approved", "1.0.0.2"},
+			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}},
+		{"keep_newer: approved and pending", keep, []string{"approved", "1.0.0.2", "pending", "1.0.0.3"},
+			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.3", "1.0.0.3", "", "", "1.0.0.3", ""}},
+		{"keep_newer: a restore held does not send newer devices back", keep, []string{"approved", "1.0.0.2", "restore", "1.0.0.1"},
+			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}},
+		{"keep_newer: after a restore (the rule's keep_newer: false)", keep, []string{"approved", "1.0.0.1", "keep_newer", "false"},
 			[6]string{"", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1"}, [6]string{"", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1"}},
+		{"the rule's keep_newer: true alone", "", []string{"approved", "1.0.0.2", "keep_newer", "true"},
+			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := policyHead + "rules:\n" + ruleYAML(id, tt.kv...)
+			src := policyHead + tt.head + "rules:\n" + ruleYAML(id, tt.kv...)
 			in := &Input{PolicyBytes: []byte(src), Packages: []Package{pkg}}
 			var err error
 			if in.Policy, err = parsePolicy(src); err != nil {
@@ -230,12 +246,16 @@ func TestInvariants(t *testing.T) {
 			cx.Lookup.Test.Older = cx.Lookup.Test.Ref(hp.Lookup.Test.Path(hp.Lookup.Test.Older))
 			p.Lookups[2] = cx
 		}, "an update of another identity"},
-		{"downgrade not allowed", func(p *Plan) {
-			l := &p.Lookups[0] // Aastra: approved 4363, 4399 known, no downgrade
+		{"downgrade where keep_newer is in effect", func(p *Plan) {
+			l := &p.Lookups[0] // Aastra: approved 4363, 4399 known
+			yes := true
+			l.Rule.KeepNewer = &yes
 			l.Lookup.Production.Versions["4.0.7577.4399"] = l.Lookup.Production.Older
 		}, "offered the older 4.0.7577.4363"},
-		{"newer versions downgraded", func(p *Plan) {
+		{"newer versions downgraded where keep_newer is in effect", func(p *Plan) {
 			l := &p.Lookups[0]
+			yes := true
+			l.Rule.KeepNewer = &yes
 			l.Lookup.Production.Newer = l.Lookup.Production.Older
 		}, "versions newer than 4.0.7577.4363 are offered"},
 	} {
@@ -401,7 +421,7 @@ func TestPruneSharedFiles(t *testing.T) {
 	}
 	// Approve the CX600's pending version: its 4363 files are no longer
 	// offered, and once the old tree goes, they go.
-	src := strings.Replace(string(in.PolicyBytes), "approved: 4.0.7577.4363\n    pending: 4.0.7577.4398\n    restore: 4.0.7577.4100", "approved: 4.0.7577.4398\n    allow_downgrade: true", 1)
+	src := strings.Replace(string(in.PolicyBytes), "approved: 4.0.7577.4363\n    pending: 4.0.7577.4398\n    restore: 4.0.7577.4100", "approved: 4.0.7577.4398", 1)
 	if in.Policy, err = parsePolicy(src); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ var ErrInvariant = errors.New("build invariant broken")
 //   - no answer offers a file of another device identity or update type
 //     than the lookup it is reached from;
 //   - an answer offering an older version than the device reports is
-//     reached only where the rule allows a downgrade.
+//     reached only where keep_newer is not in effect for the rule.
 func (p *Plan) check() error {
 	var errs []error
 	bad := func(format string, args ...any) {
@@ -122,7 +122,7 @@ func (p *Plan) check() error {
 	}
 	for _, lp := range p.Lookups {
 		r := lp.Rule
-		downgrade := r.AllowDowngrade || r.Restore != nil
+		downgrade := !p.Policy.KeepsNewer(&r)
 		for _, aud := range []site.Audience{site.Production, site.Test} {
 			t := lp.Lookup.For(aud)
 			// What each answer of the table offers, checked once for the
@@ -153,14 +153,14 @@ func (p *Plan) check() error {
 					}
 					switch reported {
 					case "newer":
-						bad("%s (%s): devices on versions newer than %s are offered %s, and rule %s allows no downgrade", lp.Path, aud, t.Target, o.version, r.ID)
+						bad("%s (%s): devices on versions newer than %s are offered %s, and rule %s keeps newer versions", lp.Path, aud, t.Target, o.version, r.ID)
 					case "older":
 					default:
 						rv, err := version(reported)
 						if err != nil {
 							bad("%s (%s): reported version %q: %v", lp.Path, aud, reported, err)
 						} else if o.version.Compare(rv) < 0 {
-							bad("%s (%s): devices on %s are offered the older %s, and rule %s allows no downgrade", lp.Path, aud, rv, o.version, r.ID)
+							bad("%s (%s): devices on %s are offered the older %s, and rule %s keeps newer versions", lp.Path, aud, rv, o.version, r.ID)
 						}
 					}
 				}

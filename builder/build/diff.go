@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/duws/duws/builder/device"
 	"github.com/duws/duws/builder/site"
 )
 
@@ -37,12 +38,84 @@ func (v *View) add(l *site.Lookup, describe func(answer string) string) {
 		t := l.For(aud)
 		m := map[string]string{}
 		for ver, i := range t.Versions {
-			m[ver] = describe(t.Path(i))
+			m[ver] = markDowngrade(ver, describe(t.Path(i)))
 		}
 		m[otherOlder] = describe(t.Path(t.Older))
-		m[otherNewer] = describe(t.Path(t.Newer))
+		m[otherNewer] = markDowngrade(otherNewer, describe(t.Path(t.Newer)))
 		v.Told[key][aud] = m
 	}
+}
+
+const (
+	updatePrefix    = "update to "
+	downgradePrefix = "downgrade to "
+)
+
+// markDowngrade rewords "update to X" as "downgrade to X" when X is older
+// than the reported version: a plan names every downgrade as such.
+func markDowngrade(reported, told string) string {
+	to, ok := strings.CutPrefix(told, updatePrefix)
+	if !ok {
+		return told
+	}
+	if reported == otherNewer {
+		return downgradePrefix + to
+	}
+	rv, err1 := device.ParseVersion(reported)
+	tv, err2 := device.ParseVersion(to)
+	if err1 == nil && err2 == nil && tv.Compare(rv) < 0 {
+		return downgradePrefix + to
+	}
+	return told
+}
+
+// Downgrades lists, one line per rule and audience, the versions whose
+// devices the view sends an older version.
+func Downgrades(v *View) []string {
+	var out []string
+	keys := make([]string, 0, len(v.Told))
+	for k := range v.Told {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, aud := range []site.Audience{site.Production, site.Test} {
+			byTarget := map[string][]string{}
+			for reported, told := range v.Told[k][aud] {
+				if to, ok := strings.CutPrefix(told, downgradePrefix); ok {
+					byTarget[to] = append(byTarget[to], reported)
+				}
+			}
+			targets := make([]string, 0, len(byTarget))
+			for to := range byTarget {
+				targets = append(targets, to)
+			}
+			slices.Sort(targets)
+			for _, to := range targets {
+				from := byTarget[to]
+				slices.SortFunc(from, compareReported)
+				out = append(out, fmt.Sprintf("%s (%s): devices on %s are sent the older %s", k, aud, strings.Join(from, ", "), to))
+			}
+		}
+	}
+	return out
+}
+
+// compareReported orders reported versions by version, "any other newer
+// version" last.
+func compareReported(a, b string) int {
+	if (a == otherNewer) != (b == otherNewer) {
+		if a == otherNewer {
+			return 1
+		}
+		return -1
+	}
+	av, err1 := device.ParseVersion(a)
+	bv, err2 := device.ParseVersion(b)
+	if err1 != nil || err2 != nil {
+		return strings.Compare(a, b)
+	}
+	return av.Compare(bv)
 }
 
 // PlanView returns what a plan tells devices.
@@ -110,6 +183,16 @@ type Change struct {
 	Reported string        `json:"reported"`
 	Before   string        `json:"before"`
 	After    string        `json:"after"`
+	// Downgrade is set when After sends the device an older version.
+	Downgrade bool `json:"downgrade"`
+}
+
+// NewDowngrade reports whether the change sends devices an older version
+// than they run where before it did not: what `duws plan
+// --fail-on-downgrade` stops. Moving an existing downgrade's target (the
+// "any other newer version" row when a new version is approved) is not.
+func (c Change) NewDowngrade() bool {
+	return c.Downgrade && !strings.HasPrefix(c.Before, downgradePrefix)
 }
 
 // Diff lists what changes from before to after, sorted.
@@ -141,7 +224,7 @@ func Diff(before, after *View) []Change {
 					as = "(not in the tree)"
 				}
 				if bs != as {
-					out = append(out, Change{Rule: k, Audience: aud, Reported: v, Before: bs, After: as})
+					out = append(out, Change{Rule: k, Audience: aud, Reported: v, Before: bs, After: as, Downgrade: strings.HasPrefix(as, downgradePrefix)})
 				}
 			}
 		}
@@ -167,10 +250,18 @@ func Summaries(changes []Change) []string {
 			j++
 		}
 		n := map[site.Audience]int{}
+		down := 0
 		for _, c := range changes[i:j] {
 			n[c.Audience]++
+			if c.Downgrade {
+				down++
+			}
 		}
-		out = append(out, fmt.Sprintf("%s: %d production and %d test answer(s) change", changes[i].Rule, n[site.Production], n[site.Test]))
+		line := fmt.Sprintf("%s: %d production and %d test answer(s) change", changes[i].Rule, n[site.Production], n[site.Test])
+		if down > 0 {
+			line += fmt.Sprintf(", %d of them to a downgrade", down)
+		}
+		out = append(out, line)
 		i = j
 	}
 	return out

@@ -48,7 +48,7 @@ td code { white-space: nowrap; }
 
 <h2>Deployed updates</h2>
 <table>
-<tr><th>Rule</th><th>Device</th><th>Type</th><th>State</th><th>Approved</th><th>Pending</th><th>Restore</th><th>Downgrade</th></tr>
+<tr><th>Rule</th><th>Device</th><th>Type</th><th>State</th><th>Approved</th><th>Pending</th><th>Restore</th><th>Newer devices</th></tr>
 {{range .AllRules}}<tr><td><code>{{.ID}}</code></td><td>{{.Identity}}</td><td>{{.Type}}</td><td class="state-{{.State}}">{{.State}}</td><td>{{.Approved}}</td><td>{{.Pending}}</td><td>{{.Restore}}</td><td>{{.Downgrade}}</td></tr>
 {{end}}</table>
 
@@ -96,10 +96,10 @@ func renderHTML(p *Plan) []byte {
 		pr := pageRule{
 			ID: r.ID, Identity: r.Identity.String(), Type: r.UpdateType, Note: r.Note,
 			Approved: ver(r.Approved, r.Approved == nil), Pending: ver(r.Pending, r.Pending == nil), Restore: ver(r.Restore, r.Restore == nil),
-			State: "none", Downgrade: "no",
+			State: "none", Downgrade: "left alone",
 		}
-		if r.AllowDowngrade || r.Restore != nil {
-			pr.Downgrade = "yes"
+		if !p.Policy.KeepsNewer(&r) {
+			pr.Downgrade = "sent back"
 		}
 		switch {
 		case r.Pending != nil:
@@ -134,28 +134,29 @@ func orDash(s string) string {
 }
 
 // told summarises a table in a few rows: the versions grouped by what they
-// are told.
+// are told, downgrades named as such.
 func told(p *Plan, t *site.Table) [][2]string {
-	byAnswer := map[string][]string{}
+	byTold := map[string][]string{}
 	for v, i := range t.Versions {
-		a := t.Path(i)
-		byAnswer[a] = append(byAnswer[a], v)
+		d := markDowngrade(v, describeAnswer(p, t.Path(i)))
+		byTold[d] = append(byTold[d], v)
 	}
 	var rows [][2]string
-	describe := func(a string) string { return describeAnswer(p, a) }
-	answers := make([]string, 0, len(byAnswer))
-	for a := range byAnswer {
-		answers = append(answers, a)
+	labels := make([]string, 0, len(byTold))
+	for d := range byTold {
+		labels = append(labels, d)
 	}
-	slices.Sort(answers)
-	for _, a := range answers {
-		rows = append(rows, [2]string{versionList(byAnswer[a]), describe(a)})
+	slices.Sort(labels)
+	for _, d := range labels {
+		rows = append(rows, [2]string{versionList(byTold[d]), d})
 	}
-	if t.Older == t.Newer {
-		rows = append(rows, [2]string{"any other version", describe(t.Path(t.Older))})
+	older := describeAnswer(p, t.Path(t.Older))
+	newer := markDowngrade(otherNewer, describeAnswer(p, t.Path(t.Newer)))
+	if older == newer {
+		rows = append(rows, [2]string{"any other version", older})
 	} else {
-		rows = append(rows, [2]string{"other versions older than " + t.Target, describe(t.Path(t.Older))},
-			[2]string{"other versions newer than " + t.Target, describe(t.Path(t.Newer))})
+		rows = append(rows, [2]string{"other versions older than " + t.Target, older},
+			[2]string{"other versions newer than " + t.Target, newer})
 	}
 	return rows
 }

@@ -14,10 +14,11 @@
 // For each rule and audience the target is the approved version (for test
 // devices the pending one where set). A device reporting the target, or
 // any version when there is no target, is told downloads=0. A device on
-// another version is sent the target, except that a device on a newer
-// version than the target is sent it only where the rule allows a
-// downgrade (allow_downgrade, which reset and restore set, or a restore
-// version in the policy); otherwise it is left alone.
+// any other version is sent the target, older or newer, as the original
+// service did: that is how a restore or a reset brings devices back and
+// how a fleet converges. Only where keep_newer is in effect for the rule
+// (the policy's or the rule's own) is a device on a version newer than
+// the target left alone.
 package build
 
 import (
@@ -373,7 +374,7 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate 
 			UpdateType: r.UpdateType,
 		},
 	}
-	downgrade := r.AllowDowngrade || r.Restore != nil
+	downgrade := !pol.KeepsNewer(r)
 	for _, aud := range []site.Audience{site.Production, site.Test} {
 		target := r.Approved
 		if aud == site.Test && r.Pending != nil {

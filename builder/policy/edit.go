@@ -326,23 +326,24 @@ func (d *Doc) Reset(id string) (string, error) {
 	edits := []edit{deleteVersion(i, "pending")}
 	desc := fmt.Sprintf("reset %s: dropped pending %s", r, r.Pending)
 	if r.Approved != nil && r.Pending.Compare(*r.Approved) > 0 {
-		edits, desc = allowDowngrade(i, &n, edits, desc, "test devices on "+r.Pending.String()+" go back to "+r.Approved.String())
+		edits, desc = d.sendBack(i, &n, edits, desc, "test devices on "+r.Pending.String()+" go back to "+r.Approved.String())
 	}
 	note, err := d.apply(edits, d.withRule(i, n))
 	return desc + note, err
 }
 
-// allowDowngrade adds the edit that sets allow_downgrade on rule i, unless
-// n already allows it. Reset and Restore set it: sending devices back to
-// an older version is what they are for, and the site builder sends
-// devices an older version only where a rule allows it.
-func allowDowngrade(i int, n *Rule, edits []edit, desc, why string) ([]edit, string) {
-	if n.AllowDowngrade {
+// sendBack adds, where keep_newer is in effect for rule n, the edit that
+// sets keep_newer: false on rule i. Reset and Restore move a target down,
+// and the devices they take a version from must be sent back, which
+// keep_newer would prevent.
+func (d *Doc) sendBack(i int, n *Rule, edits []edit, desc, why string) ([]edit, string) {
+	if !d.pol.KeepsNewer(n) {
 		return edits, desc + "; " + why
 	}
-	n.AllowDowngrade = true
-	edits = append(edits, edit{kind: setField, list: "rules", index: i, key: "allow_downgrade", value: "true", plain: true})
-	return edits, desc + "; allow_downgrade set: " + why
+	no := false
+	n.KeepNewer = &no
+	edits = append(edits, edit{kind: setField, list: "rules", index: i, key: "keep_newer", value: "false", plain: true})
+	return edits, desc + "; keep_newer: false set: " + why
 }
 
 // Restore rolls rule id back: the restore version becomes the approved
@@ -372,7 +373,7 @@ func (d *Doc) Restore(id string, force bool) (string, error) {
 			desc += "; dropped pending " + r.Pending.String() + ", now approved"
 		}
 		if r.Approved != nil && r.Restore.Compare(*r.Approved) < 0 {
-			edits, desc = allowDowngrade(i, &n, edits, desc, "devices on "+r.Approved.String()+" go back to "+r.Restore.String())
+			edits, desc = d.sendBack(i, &n, edits, desc, "devices on "+r.Approved.String()+" go back to "+r.Restore.String())
 		}
 	case r.Approved == nil:
 		return "", fmt.Errorf("rule %q: %w and nothing approved", r.String(), ErrNoRestore)

@@ -88,14 +88,14 @@ func TestEditGolden(t *testing.T) {
 		{
 			name: "full-reset", input: "full",
 			op:      func(d *Doc) (string, error) { return d.Reset(idCX600) },
-			desc:    "reset UCPhone/Polycom/CX600/A/ENU CPE: dropped pending 4.0.7577.4398; allow_downgrade set: test devices on 4.0.7577.4398 go back to 4.0.7577.4363",
-			changed: 2,
+			desc:    "reset UCPhone/Polycom/CX600/A/ENU CPE: dropped pending 4.0.7577.4398; test devices on 4.0.7577.4398 go back to 4.0.7577.4363",
+			changed: 1,
 		},
 		{
 			name: "full-restore", input: "full",
 			op:      func(d *Doc) (string, error) { return d.Restore(idCX600, false) },
-			desc:    "restored UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363); allow_downgrade set: devices on 4.0.7577.4363 go back to 4.0.7577.4100",
-			changed: 4,
+			desc:    "restored UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363); devices on 4.0.7577.4363 go back to 4.0.7577.4100",
+			changed: 3,
 		},
 		{
 			name: "full-restore-force", input: "full",
@@ -162,6 +162,24 @@ func TestEditGolden(t *testing.T) {
 			changed: 2,
 		},
 		{
+			name: "keepnewer-reset", input: "keepnewer",
+			op:      func(d *Doc) (string, error) { return d.Reset(idCX600) },
+			desc:    "reset UCPhone/Polycom/CX600/A/ENU CPE: dropped pending 4.0.7577.4398; keep_newer: false set: test devices on 4.0.7577.4398 go back to 4.0.7577.4363",
+			changed: 2,
+		},
+		{
+			name: "keepnewer-restore", input: "keepnewer",
+			op:      func(d *Doc) (string, error) { return d.Restore(idCX600, false) },
+			desc:    "restored UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363); keep_newer: false set: devices on 4.0.7577.4363 go back to 4.0.7577.4100",
+			changed: 4,
+		},
+		{
+			name: "keepnewer-restore-rule-off", input: "keepnewer",
+			op:      func(d *Doc) (string, error) { return d.Restore(idAastra, false) },
+			desc:    "restored UCPhone/Aastra/6725ip/Rev1/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363); devices on 4.0.7577.4363 go back to 4.0.7577.4100",
+			changed: 3,
+		},
+		{
 			name: "odd-approve", input: "odd",
 			op:      func(d *Doc) (string, error) { return d.Approve(idCX600) },
 			desc:    "approved UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4398 (was 4.0.7577.4363, kept as restore)",
@@ -170,14 +188,14 @@ func TestEditGolden(t *testing.T) {
 		{
 			name: "odd-reset", input: "odd",
 			op:      func(d *Doc) (string, error) { return d.Reset(idCX600) },
-			desc:    "reset UCPhone/Polycom/CX600/A/ENU CPE: dropped pending 4.0.7577.4398; allow_downgrade set: test devices on 4.0.7577.4398 go back to 4.0.7577.4363",
-			changed: 4,
+			desc:    "reset UCPhone/Polycom/CX600/A/ENU CPE: dropped pending 4.0.7577.4398; test devices on 4.0.7577.4398 go back to 4.0.7577.4363",
+			changed: 3,
 		},
 		{
 			name: "odd-restore", input: "odd",
 			op:      func(d *Doc) (string, error) { return d.Restore(idAastra, false) },
-			desc:    "restored UCPhone/Aastra/6725ip/Rev1/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363); allow_downgrade set: devices on 4.0.7577.4363 go back to 4.0.7577.4100",
-			changed: 5,
+			desc:    "restored UCPhone/Aastra/6725ip/Rev1/ENU CPE: 4.0.7577.4100 (was 4.0.7577.4363); devices on 4.0.7577.4363 go back to 4.0.7577.4100",
+			changed: 3,
 		},
 		{
 			name: "odd-remove-first", input: "odd",

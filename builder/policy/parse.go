@@ -21,13 +21,19 @@ const policySizeLimit = 16 << 20 // 16 MiB
 // The keys of each mapping, in the order Doc writes them. These are
 // functions so that no caller can change the lists.
 func topKeys() []string {
-	return []string{"packages", "service", "network", "topology_sites", "rules", "test_devices"}
+	return []string{"packages", "service", "network", "keep_newer", "topology_sites", "rules", "test_devices"}
 }
 func serviceKeys() []string { return []string{"internal_url", "external_url"} }
 func networkKeys() []string { return []string{"inside", "trusted_proxies"} }
 func ruleKeys() []string {
-	return []string{"id", "identity", "update_type", "approved", "pending", "restore", "allow_downgrade", "note"}
+	return []string{"id", "identity", "update_type", "approved", "pending", "restore", "keep_newer", "note"}
 }
+
+// removedKeys are keys of earlier versions, with what to write instead.
+var removedKeys = map[string]string{
+	"allow_downgrade": "devices are now sent their target whatever version they run; to leave devices on a newer version alone, set keep_newer: true",
+}
+
 func deviceKeys() []string { return []string{"name", "mac", "serial", "scope"} }
 
 // Parse parses and checks a policy file. name is used in error messages. It
@@ -248,7 +254,11 @@ func (w *walker) mapping(n *yaml.Node, path string, nullOK bool, known []string)
 			}
 		}
 		if !isKnown {
-			w.errorf(k, path, "unknown key %q", name)
+			if hint, ok := removedKeys[name]; ok {
+				w.errorf(k, path, "key %q was removed: %s", name, hint)
+			} else {
+				w.errorf(k, path, "unknown key %q", name)
+			}
 			// Remember it anyway, so that a repeated unknown key is
 			// reported as a duplicate too.
 		}
@@ -409,6 +419,11 @@ func (w *walker) policy(root *yaml.Node) *Policy {
 		}
 	}
 
+	if f, ok := top["keep_newer"]; ok {
+		if b, ok := w.boolean(f.value, "keep_newer"); ok {
+			pol.KeepNewer = b
+		}
+	}
 	if f, ok := top["topology_sites"]; ok {
 		pol.TopologySites = w.sites(f.value)
 	}
@@ -562,9 +577,9 @@ func (w *walker) rules(n *yaml.Node) []Rule {
 				"pending version %s is already approved; remove pending", r.Pending)
 		}
 
-		if f, ok := m["allow_downgrade"]; ok {
-			if b, ok := w.boolean(f.value, path+".allow_downgrade"); ok {
-				r.AllowDowngrade = b
+		if f, ok := m["keep_newer"]; ok {
+			if b, ok := w.boolean(f.value, path+".keep_newer"); ok {
+				r.KeepNewer = &b
 			}
 		}
 		if f, ok := m["note"]; ok {

@@ -65,11 +65,11 @@ func TestParseFull(t *testing.T) {
 				Note:       "CX600 rollout: wait for the Dublin lab sign-off",
 			},
 			{
-				ID:             "0f4a2b6c-1d3e-4f50-8a9b-0c1d2e3f4a5b",
-				Identity:       Identity{"UCPhone", "Aastra", "6725ip", "Rev1", "ENU"},
-				UpdateType:     "CPE",
-				Approved:       ver("4.0.7577.4363"),
-				AllowDowngrade: true,
+				ID:         "0f4a2b6c-1d3e-4f50-8a9b-0c1d2e3f4a5b",
+				Identity:   Identity{"UCPhone", "Aastra", "6725ip", "Rev1", "ENU"},
+				UpdateType: "CPE",
+				Approved:   ver("4.0.7577.4363"),
+				KeepNewer:  boolPtr(true),
 			},
 			{
 				ID:         "3c2b1a09-8f7e-4d6c-b5a4-93827160fedc",
@@ -168,9 +168,15 @@ func TestParseErrors(t *testing.T) {
 			"policy.yaml:6:8: rules: want a sequence, got mapping",
 			"policy.yaml:7:15: test_devices: want a sequence, got integer",
 		}},
-		{"wrong rule types", rule0 + "    approved: true\n    allow_downgrade: \"yes\"\n    note: [a]\n  - just a string\n", []string{
+		{"removed key allow_downgrade", rule0 + "    approved: 4.0.7577.4363\n    allow_downgrade: true\n", []string{
+			`policy.yaml:6:5: rules[0]: key "allow_downgrade" was removed: devices are now sent their target whatever version they run; to leave devices on a newer version alone, set keep_newer: true`,
+		}},
+		{"keep_newer not a boolean", "keep_newer: sometimes\n", []string{
+			"policy.yaml:1:13: keep_newer: want true or false, got string",
+		}},
+		{"wrong rule types", rule0 + "    approved: true\n    keep_newer: \"yes\"\n    note: [a]\n  - just a string\n", []string{
 			"policy.yaml:5:15: rules[0].approved: want a string, got boolean",
-			"policy.yaml:6:22: rules[0].allow_downgrade: want true or false, got string",
+			"policy.yaml:6:17: rules[0].keep_newer: want true or false, got string",
 			"policy.yaml:7:11: rules[0].note: want a string, got sequence",
 			"policy.yaml:8:5: rules[1]: want a mapping, got string",
 		}},
@@ -406,8 +412,8 @@ func TestCheckVersions(t *testing.T) {
 	}
 	err = p.CheckVersions(available)
 	want := []string{
-		`policy.yaml:33:14: rules[0].restore: version 4.0.7577.4100 of "UCPhone/Polycom/CX600/A/ENU CPE" is in no imported package`,
-		`policy.yaml:40:15: rules[1].approved: version 4.0.7577.4363 of "UCPhone/Aastra/6725ip/Rev1/ENU CPE" is in no imported package`,
+		`policy.yaml:43:14: rules[0].restore: version 4.0.7577.4100 of "UCPhone/Polycom/CX600/A/ENU CPE" is in no imported package`,
+		`policy.yaml:50:15: rules[1].approved: version 4.0.7577.4363 of "UCPhone/Aastra/6725ip/Rev1/ENU CPE" is in no imported package`,
 	}
 	if err == nil {
 		t.Fatal("CheckVersions succeeded")
@@ -423,3 +429,5 @@ func TestCheckVersions(t *testing.T) {
 		t.Errorf("CheckVersions with every version: %v", err)
 	}
 }
+
+func boolPtr(b bool) *bool { return &b }

@@ -56,6 +56,14 @@ type Policy struct {
 	// Network (key network) says which clients are inside the firewall.
 	Network Network
 
+	// KeepNewer (key keep_newer) leaves devices that run a version newer
+	// than their target alone, for fleets that receive phones with newer
+	// factory firmware. Off by default: as in the original service, a
+	// device on any version other than its target is sent the target,
+	// older or newer, which is how restore and reset bring devices back
+	// and how a fleet converges. A rule's own keep_newer overrides it.
+	KeepNewer bool
+
 	// TopologySites (key topology_sites) lists the Lync topology sites
 	// that test devices can be scoped to. These are sites of the Lync
 	// deployment, unrelated to the static site the builder writes. Names
@@ -127,15 +135,26 @@ type Rule struct {
 	// again, or nil.
 	Restore *Version
 
-	// AllowDowngrade (key allow_downgrade) records that sending this
-	// update to devices running a newer version is intended. The site
-	// builder gives it meaning; this package only carries it.
-	AllowDowngrade bool
+	// KeepNewer (key keep_newer) overrides the policy's KeepNewer for
+	// this rule when set. Reset and restore write keep_newer: false on a
+	// rule they move back while keep_newer is in effect for it, so that
+	// the devices they take a version from are sent back.
+	KeepNewer *bool
 
 	// Note (key note) is free text for administrators.
 	Note string
 
 	pos rulePos
+}
+
+// KeepsNewer reports whether devices on a version newer than rule r's
+// target are left alone: the rule's keep_newer where set, else the
+// policy's.
+func (p *Policy) KeepsNewer(r *Rule) bool {
+	if r.KeepNewer != nil {
+		return *r.KeepNewer
+	}
+	return p.KeepNewer
 }
 
 // String returns the identity and update type of r, as in

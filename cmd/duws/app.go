@@ -11,10 +11,11 @@ import (
 
 // Exit codes.
 const (
-	exitOK      = 0
-	exitFailed  = 1 // something failed, after doing what could be done
-	exitUsage   = 2 // the command line was wrong
-	exitChanged = 3 // plan: the answers would change
+	exitOK        = 0
+	exitFailed    = 1 // something failed, after doing what could be done
+	exitUsage     = 2 // the command line was wrong
+	exitChanged   = 3 // plan: the answers would change
+	exitDowngrade = 4 // plan --fail-on-downgrade: a change is a downgrade
 )
 
 // exitError carries an exit code and a message already worded for people.

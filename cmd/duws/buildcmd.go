@@ -103,14 +103,18 @@ func buildCommands() []*cli.Command {
 		},
 		{
 			Name:  "plan",
-			Usage: "show what changes in what devices are told, compared with the live tree (exit 3 when something does)",
+			Usage: "show what changes in what devices are told, compared with the live tree (exit 3 when something does), and every downgrade",
 			Flags: []cli.Flag{policyFlag,
+				&cli.BoolFlag{Name: "fail-on-downgrade", Usage: "exit 4 when a change newly sends devices an older version than they run"},
 				&cli.StringFlag{Name: "against", Value: "site", Usage: "a site or tree `DIR`, or another policy file, to compare with"},
 				&cli.BoolFlag{Name: "markdown", Usage: "write Markdown, for a pull-request comment"},
 				&cli.BoolFlag{Name: "json", Usage: "write JSON"},
 			},
 			Action: func(c *cli.Context) error {
-				return runPlan(c.App.Writer, c.String("policy"), c.String("against"), c.Bool("markdown"), c.Bool("json"))
+				return runPlan(c.App.Writer, planOptions{
+					policy: c.String("policy"), against: c.String("against"),
+					markdown: c.Bool("markdown"), json: c.Bool("json"), failOnDowngrade: c.Bool("fail-on-downgrade"),
+				})
 			},
 		},
 	}
@@ -210,26 +214,33 @@ func runVerify(stdout io.Writer, dir, keyPath string) error {
 	return nil
 }
 
-func runPlan(stdout io.Writer, policyPath, against string, markdown, asJSON bool) error {
-	p, src, err := loadPlan(policyPath)
+type planOptions struct {
+	policy, against string
+	markdown, json  bool
+	failOnDowngrade bool
+}
+
+func runPlan(stdout io.Writer, o planOptions) error {
+	p, src, err := loadPlan(o.policy)
 	if err != nil {
 		return err
 	}
 	src.Close()
 	var before *build.View
-	if fi, err := os.Stat(against); err == nil && !fi.IsDir() && strings.HasSuffix(against, ".yaml") {
-		other, osrc, err := loadPlan(against)
+	if fi, err := os.Stat(o.against); err == nil && !fi.IsDir() && strings.HasSuffix(o.against, ".yaml") {
+		other, osrc, err := loadPlan(o.against)
 		if err != nil {
 			return err
 		}
 		osrc.Close()
 		before = build.PlanView(other)
-	} else if before, err = build.TreeView(against); err != nil {
+	} else if before, err = build.TreeView(o.against); err != nil {
 		return err
 	}
-	changes := build.Diff(before, build.PlanView(p))
+	after := build.PlanView(p)
+	changes := build.Diff(before, after)
 	switch {
-	case asJSON:
+	case o.json:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if changes == nil {
@@ -238,13 +249,32 @@ func runPlan(stdout io.Writer, policyPath, against string, markdown, asJSON bool
 		if err := enc.Encode(changes); err != nil {
 			return err
 		}
-	case markdown:
+	case o.markdown:
 		build.WriteMarkdown(stdout, changes)
+		writeDowngrades(stdout, build.Downgrades(after), "- ", "\n**Downgrades** (devices sent an older version than they run):\n")
 	default:
 		build.WriteText(stdout, changes)
+		writeDowngrades(stdout, build.Downgrades(after), "  ", "\ndowngrades (devices sent an older version than they run):\n")
+	}
+	if o.failOnDowngrade {
+		for _, c := range changes {
+			if c.NewDowngrade() {
+				return &exitError{code: exitDowngrade, err: errors.New("plan: a change sends devices an older version (--fail-on-downgrade)")}
+			}
+		}
 	}
 	if len(changes) > 0 {
 		return &exitError{code: exitChanged, err: errors.New("")}
 	}
 	return nil
+}
+
+func writeDowngrades(w io.Writer, lines []string, bullet, heading string) {
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprint(w, heading)
+	for _, l := range lines {
+		fmt.Fprintf(w, "%s%s\n", bullet, l)
+	}
 }

@@ -249,15 +249,15 @@ func verString(v *policy.Version) string {
 }
 
 type ruleJSON struct {
-	ID             string `json:"id"`
-	Identity       string `json:"identity"`
-	UpdateType     string `json:"update_type"`
-	Approved       string `json:"approved,omitempty"`
-	Pending        string `json:"pending,omitempty"`
-	Restore        string `json:"restore,omitempty"`
-	AllowDowngrade bool   `json:"allow_downgrade,omitempty"`
-	State          string `json:"state"`
-	Note           string `json:"note,omitempty"`
+	ID         string `json:"id"`
+	Identity   string `json:"identity"`
+	UpdateType string `json:"update_type"`
+	Approved   string `json:"approved,omitempty"`
+	Pending    string `json:"pending,omitempty"`
+	Restore    string `json:"restore,omitempty"`
+	KeepNewer  bool   `json:"keep_newer"`
+	State      string `json:"state"`
+	Note       string `json:"note,omitempty"`
 }
 
 func runRules(stdout io.Writer, policyPath string, asJSON bool) error {
@@ -276,7 +276,7 @@ func runRules(stdout io.Writer, policyPath string, asJSON bool) error {
 		}
 		for i := range p.Rules {
 			r := &p.Rules[i]
-			out = append(out, ruleJSON{r.ID, r.Identity.String(), r.UpdateType, opt(r.Approved), opt(r.Pending), opt(r.Restore), r.AllowDowngrade, ruleState(r), r.Note})
+			out = append(out, ruleJSON{r.ID, r.Identity.String(), r.UpdateType, opt(r.Approved), opt(r.Pending), opt(r.Restore), p.KeepsNewer(r), ruleState(r), r.Note})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
