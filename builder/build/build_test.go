@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/duws/duws/builder/device"
 	"github.com/duws/duws/builder/site"
@@ -276,7 +277,7 @@ func TestInvariants(t *testing.T) {
 func TestPublishRevertKeep(t *testing.T) {
 	in, files := testInput(t)
 	dir := t.TempDir()
-	w := &Writer{Dir: dir, Keep: 1, Open: files.open}
+	w := &Writer{Dir: dir, Keep: 1, Open: files.open, Now: pastGrace()}
 	var ids []string
 	for i := range 3 {
 		in.PolicyBytes = append(in.PolicyBytes, []byte(fmt.Sprintf("# edit %d\n", i))...)
@@ -409,7 +410,7 @@ func TestPlanDiffGolden(t *testing.T) {
 func TestPruneSharedFiles(t *testing.T) {
 	in, files := testInput(t)
 	dir := t.TempDir()
-	w := &Writer{Dir: dir, Keep: 0, Open: files.open}
+	w := &Writer{Dir: dir, Keep: 0, Open: files.open, Now: pastGrace()}
 	st, err := w.Write(mustPlan(t, in))
 	if err != nil {
 		t.Fatal(err)
@@ -442,5 +443,98 @@ func TestPruneSharedFiles(t *testing.T) {
 	}
 	if diffs, err := Verify(dir, nil); err != nil || len(diffs) != 0 {
 		t.Errorf("Verify after pruning = %v, %v", diffs, err)
+	}
+}
+
+// pastGrace is a clock that moves on by twice RetireGrace at every
+// reading, so that a tree retired by one publish is past its grace at the
+// next.
+func pastGrace() func() time.Time {
+	t := time.Date(2013, 7, 30, 12, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		t = t.Add(2 * RetireGrace)
+		return t
+	}
+}
+
+// TestRetiredTreeKeptForGrace: with --keep 0, or several publishes within
+// a responder's reload interval, the trees that were live a moment ago
+// stay on disk (a responder may still be serving them) until RetireGrace
+// has passed.
+func TestRetiredTreeKeptForGrace(t *testing.T) {
+	in, files := testInput(t)
+	dir := t.TempDir()
+	now := time.Date(2013, 7, 30, 12, 0, 0, 0, time.UTC)
+	w := &Writer{Dir: dir, Keep: 0, Open: files.open, Now: func() time.Time { return now }}
+	var ids []string
+	for i := range 3 {
+		in.PolicyBytes = append(in.PolicyBytes, []byte(fmt.Sprintf("# edit %d\n", i))...)
+		st, err := w.Write(mustPlan(t, in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Publish(st.ID); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, st.ID)
+	}
+	trees, _ := w.Trees()
+	slices.Sort(trees)
+	want := slices.Sorted(slices.Values(ids))
+	if !slices.Equal(trees, want) {
+		t.Errorf("trees right after three publishes with keep 0: %v, want all of %v", trees, want)
+	}
+	for _, id := range ids[:2] {
+		if diffs, err := Verify(filepath.Join(dir, site.TreesDir, id), nil); err != nil || len(diffs) != 0 {
+			t.Errorf("retired tree %s damaged: %v, %v", id[:12], diffs, err)
+		}
+	}
+	now = now.Add(RetireGrace + time.Second)
+	in.PolicyBytes = append(in.PolicyBytes, "# edit 4\n"...)
+	st, err := w.Write(mustPlan(t, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Publish(st.ID); err != nil {
+		t.Fatal(err)
+	}
+	trees, _ = w.Trees()
+	slices.Sort(trees)
+	want = slices.Sorted(slices.Values([]string{ids[2], st.ID}))
+	if !slices.Equal(trees, want) {
+		t.Errorf("trees after the grace: %v, want the live one and the one it just replaced %v", trees, want)
+	}
+}
+
+// TestPublishKeepsStagedTrees: publishing one tree built with --no-publish
+// deletes no other tree that was staged and never published.
+func TestPublishKeepsStagedTrees(t *testing.T) {
+	in, files := testInput(t)
+	dir := t.TempDir()
+	w := &Writer{Dir: dir, Keep: 0, Open: files.open, Now: pastGrace()}
+	var ids []string
+	for i := range 2 {
+		in.PolicyBytes = append(in.PolicyBytes, []byte(fmt.Sprintf("# staged %d\n", i))...)
+		if i == 1 { // the second stage offers other files than the first
+			in.PolicyBytes = []byte(strings.Replace(string(in.PolicyBytes), "approved: 4.0.7577.4363\n    pending: 4.0.7577.4398", "approved: 4.0.7577.4398", 1))
+			var err error
+			if in.Policy, err = parsePolicy(string(in.PolicyBytes)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := w.Write(mustPlan(t, in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, st.ID)
+	}
+	if err := w.Publish(ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if diffs, err := Verify(filepath.Join(dir, site.TreesDir, ids[0]), nil); err != nil || len(diffs) != 0 {
+		t.Errorf("the other staged tree was damaged by publishing: %v, %v", diffs, err)
+	}
+	if err := w.Publish(ids[0]); err != nil {
+		t.Errorf("publishing the other staged tree: %v", err)
 	}
 }

@@ -26,7 +26,8 @@ import (
 //
 // A site directory holds trees/<id>/ (each a complete tree, id being the
 // SHA-256 of its manifest), the symbolic link current pointing at the live
-// one, and history.json, the trees in the order they were published.
+// one, history.json, the trees in the order they were published, and
+// retired.json, when each tree that was live stopped being live.
 type Writer struct {
 	Dir string
 	// Keep is how many published trees to keep besides the live one, so
@@ -38,7 +39,19 @@ type Writer struct {
 	// Sign, when set, signs the manifest; the signature is written to
 	// manifest.sig.
 	Sign func(manifest []byte) []byte
+	// Now is the clock that dates when a tree stops being live (for
+	// RetireGrace); time.Now when nil. Trees themselves never record it.
+	Now func() time.Time
 }
+
+// RetireGrace is how long a tree that stopped being live is kept whatever
+// Keep says: a responder may still serve it until its next reload (every
+// second by default) and finish the downloads it started from it.
+const RetireGrace = 10 * time.Minute
+
+// retiredName records, per tree that was live and no longer is, when it
+// stopped being live: the clock of the publish or revert that replaced it.
+const retiredName = "retired.json"
 
 // ManifestBytes is how a plan's manifest is written.
 func ManifestBytes(m *site.Manifest) ([]byte, error) {
@@ -350,7 +363,9 @@ func (w *Writer) History() ([]string, error) {
 }
 
 // Publish makes tree id live with one rename of the current link, records
-// it in the history and deletes trees beyond the Keep most recent.
+// it in the history and deletes trees beyond the Keep most recent. A tree
+// that was live within RetireGrace is never deleted, nor is a tree that
+// was written and never published (duws build --no-publish).
 func (w *Writer) Publish(id string) error {
 	if _, err := os.Stat(filepath.Join(w.Dir, site.TreesDir, id, site.ManifestName)); err != nil {
 		return fmt.Errorf("build: tree %s: %w", id, err)
@@ -399,8 +414,26 @@ func (w *Writer) Revert() (string, error) {
 }
 
 // flip points the current link at tree id: a new link, then one rename,
-// so a reader sees the old tree or the new one, never neither.
+// so a reader sees the old tree or the new one, never neither. The tree
+// that was live is recorded as retired now.
 func (w *Writer) flip(id string) error {
+	cur, err := w.Current()
+	if err != nil {
+		return err
+	}
+	if cur != id {
+		ret, err := w.retired()
+		if err != nil {
+			return err
+		}
+		delete(ret, id)
+		if cur != "" {
+			ret[cur] = w.now().UTC().Format(time.RFC3339)
+		}
+		if err := w.writeRetired(ret); err != nil {
+			return err
+		}
+	}
 	tmp := filepath.Join(w.Dir, ".current-"+id[:12])
 	os.Remove(tmp)
 	if err := os.Symlink(filepath.Join(site.TreesDir, id), tmp); err != nil {
@@ -413,6 +446,37 @@ func (w *Writer) flip(id string) error {
 	return syncDir(w.Dir)
 }
 
+func (w *Writer) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+// retired reads the retirement times; a missing file is an empty record.
+func (w *Writer) retired() (map[string]string, error) {
+	ret := map[string]string{}
+	b, err := os.ReadFile(filepath.Join(w.Dir, retiredName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return ret, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &ret); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(w.Dir, retiredName), err)
+	}
+	return ret, nil
+}
+
+func (w *Writer) writeRetired(ret map[string]string) error {
+	b, err := json.MarshalIndent(ret, "", "  ")
+	if err != nil {
+		return err
+	}
+	return policy.WriteFile(filepath.Join(w.Dir, retiredName), append(b, '\n'), 0o644)
+}
+
 func (w *Writer) writeHistory(h []string) error {
 	b, err := json.MarshalIndent(h, "", "  ")
 	if err != nil {
@@ -421,9 +485,11 @@ func (w *Writer) writeHistory(h []string) error {
 	return policy.WriteFile(filepath.Join(w.Dir, site.HistoryName), append(b, '\n'), 0o644)
 }
 
-// prune deletes trees that are neither live nor among the Keep most
-// recently published, temporary trees left by interrupted builds, and the
-// shared files that only the deleted trees listed.
+// prune deletes the trees that were published once and are now neither
+// live, nor among the Keep most recently published, nor retired within
+// RetireGrace; temporary trees left by interrupted builds; and the shared
+// files that only the deleted trees listed. Trees never published are
+// kept: they are staged for a later duws publish.
 func (w *Writer) prune(h []string) error {
 	keep := map[string]bool{}
 	if cur, _ := w.Current(); cur != "" {
@@ -432,14 +498,45 @@ func (w *Writer) prune(h []string) error {
 	for i := len(h) - 1; i >= 0 && i >= len(h)-1-w.Keep; i-- {
 		keep[h[i]] = true
 	}
+	published := map[string]bool{}
+	for _, id := range h {
+		published[id] = true
+	}
+	ret, err := w.retired()
+	if err != nil {
+		return err
+	}
+	now := w.now()
+	for id, at := range ret {
+		published[id] = true
+		if t, err := time.Parse(time.RFC3339, at); err != nil || now.Sub(t) < RetireGrace {
+			keep[id] = true // unreadable times keep the tree: deleting is what must not go wrong
+		}
+	}
 	ents, err := os.ReadDir(filepath.Join(w.Dir, site.TreesDir))
 	if err != nil {
 		return err
 	}
 	var gone []string
 	for _, e := range ents {
-		if !keep[e.Name()] {
-			gone = append(gone, e.Name())
+		name := e.Name()
+		switch {
+		case keep[name]:
+		case strings.HasPrefix(name, "."), published[name]:
+			gone = append(gone, name)
+		}
+	}
+	// Forget the retirement of trees that are gone or gone already.
+	changed := false
+	for id := range ret {
+		if slices.Contains(gone, id) || !slices.ContainsFunc(ents, func(e fs.DirEntry) bool { return e.Name() == id }) {
+			delete(ret, id)
+			changed = true
+		}
+	}
+	if changed {
+		if err := w.writeRetired(ret); err != nil {
+			return err
 		}
 	}
 	if len(gone) == 0 {
@@ -470,7 +567,7 @@ func (w *Writer) prune(h []string) error {
 		}
 	}
 	for _, e := range ents {
-		if keep[e.Name()] {
+		if !slices.Contains(gone, e.Name()) { // kept, or staged
 			for _, p := range listedBy(e.Name()) {
 				delete(drop, p)
 			}

@@ -22,7 +22,7 @@ func buildCommands() []*cli.Command {
 			Name:  "build",
 			Usage: "build the static tree from the policy and its packages, and publish it",
 			Flags: []cli.Flag{policyFlag, outFlag,
-				&cli.IntFlag{Name: "keep", Value: 5, Usage: "published trees to keep besides the live one"},
+				&cli.IntFlag{Name: "keep", Value: 5, Usage: "published trees to keep besides the live one (trees live in the last 10 minutes, and trees never published, are kept whatever this says)"},
 				&cli.StringFlag{Name: "sign", Usage: "sign the manifest with the private `KEY` file (from duws keygen)"},
 				&cli.BoolFlag{Name: "no-publish", Usage: "write the tree but leave the live one live"},
 			},
