@@ -400,14 +400,51 @@ func (d *Doc) Remove(id string) (string, error) {
 	return fmt.Sprintf("removed %s (id %s)", r, r.ID) + note, err
 }
 
+// IDConflict says what an import does when a package names a rule id
+// that differs from the id the policy holds for the same identity and
+// update type (ids carried over from Lync Server, or a vendor that
+// changed them).
+type IDConflict int
+
+const (
+	// RefuseIDConflict refuses the import, naming the choices.
+	RefuseIDConflict IDConflict = iota
+	// KeepPolicyID keeps the policy's id; the package's version is
+	// recorded on that rule.
+	KeepPolicyID
+	// AdoptPackageID rewrites the rule's id to the package's.
+	AdoptPackageID
+)
+
+// ImportOptions refine ImportVersion.
+type ImportOptions struct {
+	// DerivedID says the package named no rule id: the id given was
+	// derived from the identity and update type, and a rule the policy
+	// holds for them under another id is that rule.
+	DerivedID bool
+	// OnIDConflict decides a real conflict of ids.
+	OnIDConflict IDConflict
+}
+
+// ErrIDConflict is wrapped by the error of an import whose package names
+// another id than the policy's for the same rule.
+var ErrIDConflict = errors.New("rule id conflict")
+
 // ImportVersion records that an imported package provides version v of
 // rule id. A new rule is appended to the rules with v pending. For an
 // existing rule, v becomes pending unless it is already approved, pending
 // or the restore version, or is older than the approved or pending
 // version: importing an old package again never moves a rule backwards
 // (roll-backs are what Restore is for). It is an error if the rule exists with another identity or
-// update type, or another rule already has this identity and update type.
+// update type, or another rule already has this identity and update type
+// under another id (see [Doc.ImportVersionWith] for the ways out).
 func (d *Doc) ImportVersion(id string, identity Identity, updateType string, v Version) (changed bool, desc string, err error) {
+	return d.ImportVersionWith(ImportOptions{}, id, identity, updateType, v)
+}
+
+// ImportVersionWith is ImportVersion, with what to do about a rule the
+// policy holds under another id.
+func (d *Doc) ImportVersionWith(opts ImportOptions, id string, identity Identity, updateType string, v Version) (changed bool, desc string, err error) {
 	canon, err := CanonicalID(id)
 	if err != nil {
 		return false, "", err
@@ -418,12 +455,58 @@ func (d *Doc) ImportVersion(id string, identity Identity, updateType string, v V
 	if problem := componentProblem(updateType); problem != "" {
 		return false, "", fmt.Errorf("malformed update type %q: %s", updateType, problem)
 	}
+	var idNote string
+	var idEdits []edit
+	for i, r := range d.pol.Rules {
+		if r.ID == canon || !strings.EqualFold(r.String(), identity.String()+" "+updateType) {
+			continue
+		}
+		switch {
+		case opts.DerivedID:
+			idNote = fmt.Sprintf(" (the package names no rule id: kept the policy's %s)", r.ID)
+			canon = r.ID
+		case opts.OnIDConflict == KeepPolicyID:
+			idNote = fmt.Sprintf(" (kept the policy's id %s; the package says %s)", r.ID, canon)
+			canon = r.ID
+		case opts.OnIDConflict == AdoptPackageID:
+			for _, o := range d.pol.Rules {
+				if o.ID == canon {
+					return false, "", fmt.Errorf("rule %q: cannot adopt the package's id %s: rule %q has it: %w", r.String(), canon, o.String(), ErrIDConflict)
+				}
+			}
+			idNote = fmt.Sprintf(" (id changed from %s to the package's %s)", r.ID, canon)
+			idEdits = []edit{{kind: setField, list: "rules", index: i, key: "id", value: canon}}
+		default:
+			return false, "", fmt.Errorf("rule %q has id %s in the policy but %s in the package: import with --keep-policy-id to keep %s, or with --adopt-package-id to change the rule's id to %s: %w",
+				r.String(), r.ID, canon, r.ID, canon, ErrIDConflict)
+		}
+		break
+	}
+	if idEdits != nil {
+		// Adopt the id first, as its own verified edit, then import as
+		// usual under it.
+		i := idEdits[0].index
+		n := d.pol.Rules[i]
+		n.ID = canon
+		if _, err := d.apply(idEdits, d.withRule(i, n)); err != nil {
+			return false, "", err
+		}
+		changed = true
+	}
+	ch, desc, err := d.importVersion(canon, identity, updateType, v)
+	if err != nil {
+		return false, "", err
+	}
+	return ch || changed, desc + idNote, nil
+}
+
+func (d *Doc) importVersion(canon string, identity Identity, updateType string, v Version) (changed bool, desc string, err error) {
 	imported := Rule{ID: canon, Identity: identity, UpdateType: updateType}
 	for i, r := range d.pol.Rules {
 		sameKind := strings.EqualFold(r.String(), imported.String())
 		switch {
 		case r.ID == canon && !sameKind:
-			return false, "", fmt.Errorf("rule %s is %q in the policy but %q in the package", canon, r.String(), imported.String())
+			return false, "", fmt.Errorf("rule %s is %q in the policy but %q in the package: the package reuses another device's rule id; remove the policy's rule (duws remove %s) or correct the package", canon, r.String(), imported.String(), canon[:8])
 		case r.ID != canon && sameKind:
 			return false, "", fmt.Errorf("rule %q has id %s in the policy but %s in the package", r.String(), r.ID, canon)
 		case r.ID != canon:

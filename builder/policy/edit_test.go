@@ -24,6 +24,13 @@ const (
 
 func hp4110() Identity { return Identity{"UCPhone", "HP", "4110", "A", "ENU"} }
 
+func importWith(opts ImportOptions, id string, identity Identity, v string) func(*Doc) (string, error) {
+	return func(d *Doc) (string, error) {
+		_, desc, err := d.ImportVersionWith(opts, id, identity, "CPE", *ver(v))
+		return desc, err
+	}
+}
+
 func importOp(id string, identity Identity, v string) func(*Doc) (string, error) {
 	return func(d *Doc) (string, error) {
 		_, desc, err := d.ImportVersion(id, identity, "CPE", *ver(v))
@@ -138,6 +145,24 @@ func TestEditGolden(t *testing.T) {
 			op:      importOp(idCX600, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "4.0.7577.4400"),
 			desc:    "pending UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4400 (was 4.0.7577.4398)",
 			changed: 2,
+		},
+		{
+			name: "full-import-no-id", input: "full",
+			op:      importWith(ImportOptions{DerivedID: true}, idHP4110, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "4.0.7577.4400"),
+			desc:    "pending UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4400 (was 4.0.7577.4398) (the package names no rule id: kept the policy's 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b)",
+			changed: 2,
+		},
+		{
+			name: "full-import-keep-policy-id", input: "full",
+			op:      importWith(ImportOptions{OnIDConflict: KeepPolicyID}, idHP4110, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "4.0.7577.4400"),
+			desc:    "pending UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4400 (was 4.0.7577.4398) (kept the policy's id 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b; the package says a1b2c3d4-0000-4000-8000-000000000001)",
+			changed: 2,
+		},
+		{
+			name: "full-import-adopt-package-id", input: "full",
+			op:      importWith(ImportOptions{OnIDConflict: AdoptPackageID}, idHP4110, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "4.0.7577.4400"),
+			desc:    "pending UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4400 (was 4.0.7577.4398) (id changed from 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b to the package's a1b2c3d4-0000-4000-8000-000000000001)",
+			changed: 4,
 		},
 		{
 			name: "full-add-device-mac", input: "full",
@@ -382,9 +407,9 @@ func TestEditErrors(t *testing.T) {
 		{"malformed id", func(d *Doc) (string, error) { return d.Approve("6b1d") },
 			`malformed rule id "6b1d": want a GUID like 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b`, nil},
 		{"import with other identity", importOp(idCX600, hp4110(), "1.0.0.1"),
-			`rule 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b is "UCPhone/Polycom/CX600/A/ENU CPE" in the policy but "UCPhone/HP/4110/A/ENU CPE" in the package`, nil},
+			`rule 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b is "UCPhone/Polycom/CX600/A/ENU CPE" in the policy but "UCPhone/HP/4110/A/ENU CPE" in the package: the package reuses another device's rule id; remove the policy's rule (duws remove 6b1d3f2e) or correct the package`, nil},
 		{"import with other id", importOp(idHP4110, Identity{"ucphone", "polycom", "cx600", "a", "enu"}, "1.0.0.1"),
-			`rule "UCPhone/Polycom/CX600/A/ENU CPE" has id 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b in the policy but a1b2c3d4-0000-4000-8000-000000000001 in the package`, nil},
+			`rule "UCPhone/Polycom/CX600/A/ENU CPE" has id 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b in the policy but a1b2c3d4-0000-4000-8000-000000000001 in the package: import with --keep-policy-id to keep 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b, or with --adopt-package-id to change the rule's id to a1b2c3d4-0000-4000-8000-000000000001: rule id conflict`, ErrIDConflict},
 		{"import bad identity", importOp(idHP4110, Identity{"UCPhone", "HP", "..", "A", "ENU"}, "1.0.0.1"),
 			`malformed identity "UCPhone/HP/../A/ENU": Model contains ".."`, nil},
 		{"import bad update type", func(d *Doc) (string, error) {

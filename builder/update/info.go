@@ -183,7 +183,7 @@ func (iu infoUpdate) update() (Update, error) {
 		rid = f["id"]
 	}
 	if rid == "" {
-		u.RuleID = DerivedRuleID(id, ut)
+		u.RuleID, u.DerivedID = DerivedRuleID(id, ut), true
 	} else if u.RuleID, err = policy.CanonicalID(rid); err != nil {
 		return Update{}, err
 	}

@@ -63,7 +63,10 @@ type Package struct {
 
 // Update is one device update of a package.
 type Update struct {
-	RuleID     string // canonical lower-case GUID
+	RuleID string // canonical lower-case GUID
+	// DerivedID is set when the package names no rule id and RuleID was
+	// derived from the identity and update type (see [DerivedRuleID]).
+	DerivedID  bool
 	Identity   policy.Identity
 	UpdateType string
 	Version    policy.Version
@@ -210,7 +213,7 @@ func read(fsys fs.FS, name string, verify bool) (*Package, error) {
 				continue
 			}
 			u := fu.update()
-			u.RuleID = DerivedRuleID(u.Identity, u.UpdateType)
+			u.RuleID, u.DerivedID = DerivedRuleID(u.Identity, u.UpdateType), true
 			pkg.Updates = append(pkg.Updates, u)
 		}
 	}

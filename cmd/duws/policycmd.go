@@ -69,12 +69,24 @@ func policyCommands() []*cli.Command {
 			Name:      "import",
 			Usage:     "import update packages (UCUpdates.cab or UCUpdates.exe); new versions become pending",
 			ArgsUsage: "FILE...",
-			Flags:     []cli.Flag{policyFlag},
+			Flags: []cli.Flag{policyFlag,
+				&cli.BoolFlag{Name: "keep-policy-id", Usage: "when a package names another rule id than the policy holds for the same device, keep the policy's"},
+				&cli.BoolFlag{Name: "adopt-package-id", Usage: "when a package names another rule id than the policy holds for the same device, change the rule's id to the package's"},
+			},
 			Action: func(c *cli.Context) error {
 				if c.NArg() == 0 {
 					return usageErrorf("import: no package given")
 				}
-				return runImport(c.App.Writer, c.String("policy"), c.Args().Slice())
+				var onConflict policy.IDConflict
+				switch {
+				case c.Bool("keep-policy-id") && c.Bool("adopt-package-id"):
+					return usageErrorf("import: give --keep-policy-id or --adopt-package-id, not both")
+				case c.Bool("keep-policy-id"):
+					onConflict = policy.KeepPolicyID
+				case c.Bool("adopt-package-id"):
+					onConflict = policy.AdoptPackageID
+				}
+				return runImport(c.App.Writer, c.String("policy"), c.Args().Slice(), onConflict)
 			},
 		},
 		{
@@ -124,7 +136,7 @@ type pendingImport struct {
 	pkg  *update.Package
 }
 
-func runImport(stdout io.Writer, policyPath string, files []string) error {
+func runImport(stdout io.Writer, policyPath string, files []string, onConflict policy.IDConflict) error {
 	w, err := loadWorkspace(policyPath)
 	if err != nil {
 		return err
@@ -178,7 +190,7 @@ func runImport(stdout io.Writer, policyPath string, files []string) error {
 	changed := false
 	for _, im := range all {
 		u := im.u
-		ch, desc, err := w.doc.ImportVersion(u.RuleID, u.Identity, u.UpdateType, u.Version)
+		ch, desc, err := w.doc.ImportVersionWith(policy.ImportOptions{DerivedID: u.DerivedID, OnIDConflict: onConflict}, u.RuleID, u.Identity, u.UpdateType, u.Version)
 		if err != nil {
 			return fmt.Errorf("nothing imported: %s: %w", im.file, err)
 		}

@@ -194,3 +194,78 @@ func TestImportInterrupted(t *testing.T) {
 	}
 	t.Logf("%d imports killed part-way", killed)
 }
+
+// TestImportRuleIDConflict: a policy holds the CX600's rule under an id
+// carried over from Lync Server. A package without a rule id is that
+// rule; a package naming another id is refused with the two ways out, and
+// each way out works.
+func TestImportRuleIDConflict(t *testing.T) {
+	const lyncID = "11111111-2222-4333-8444-555555555555"
+	setup := func(t *testing.T) (dir, pol string) {
+		dir, pol = fleet(t)
+		b, _ := os.ReadFile(pol)
+		src := strings.Replace(string(b), "rules: []\n", "rules:\n  - id: "+lyncID+"\n    identity: UCPhone/Polycom/CX600/A/ENU\n    update_type: CPE\n", 1)
+		os.WriteFile(pol, []byte(src), 0o644)
+		return dir, pol
+	}
+	ruleID := func(t *testing.T, pol string) string {
+		d, err := policy.Load(pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Policy().Rules[0].ID
+	}
+
+	t.Run("package without an id", func(t *testing.T) {
+		dir, pol := setup(t)
+		cab := filepath.Join(dir, "noid.cab")
+		makeCab(t, cab,
+			cabEntry{"UCPhone/Polycom/CX600/A/ENU/4.0.7577.4500/CPE/CPE.nbt", "image"},
+			cabEntry{"UCPhone/Polycom/CX600/A/ENU/4.0.7577.4500/CPE/CPE.cat", "catalog"})
+		code, out, errs := runCLI(t, "import", "--policy", pol, cab)
+		if code != 0 || !strings.Contains(out, "the package names no rule id: kept the policy's "+lyncID) {
+			t.Fatalf("import: exit %d\n%s%s", code, out, errs)
+		}
+		if id := ruleID(t, pol); id != lyncID {
+			t.Errorf("rule id is %s, want the policy's %s", id, lyncID)
+		}
+	})
+	t.Run("package with another id", func(t *testing.T) {
+		dir, pol := setup(t)
+		pkg := filepath.Join(dir, "vendor", "polycom-4.0.7577.4398.cab")
+		before, _ := os.ReadFile(pol)
+		code, out, errs := runCLI(t, "import", "--policy", pol, pkg)
+		if code != 1 || !strings.Contains(errs, "has id "+lyncID+" in the policy but 3757926b-8a75-41b9-a6b1-0991ebd77ede in the package: import with --keep-policy-id to keep "+lyncID+", or with --adopt-package-id to change the rule's id to 3757926b-8a75-41b9-a6b1-0991ebd77ede") {
+			t.Fatalf("import: exit %d, want 1 naming both flags\n%s%s", code, out, errs)
+		}
+		if after, _ := os.ReadFile(pol); string(after) != string(before) {
+			t.Error("a refused import changed the policy")
+		}
+		if code, out, errs := runCLI(t, "import", "--policy", pol, "--keep-policy-id", pkg); code != 0 {
+			t.Fatalf("import --keep-policy-id: exit %d\n%s%s", code, out, errs)
+		}
+		if id := ruleID(t, pol); id != lyncID {
+			t.Errorf("after --keep-policy-id the rule id is %s", id)
+		}
+		if code, out, errs := runCLI(t, "approve", "--policy", pol, lyncID[:8]); code != 0 {
+			t.Fatalf("approve: exit %d\n%s%s", code, out, errs)
+		}
+		if code, out, errs := runCLI(t, "build", "--policy", pol, "--out", filepath.Join(dir, "site")); code != 0 {
+			t.Errorf("build with the kept id: exit %d\n%s%s", code, out, errs)
+		}
+	})
+	t.Run("adopt the package's id", func(t *testing.T) {
+		dir, pol := setup(t)
+		pkg := filepath.Join(dir, "vendor", "polycom-4.0.7577.4398.cab")
+		code, out, errs := runCLI(t, "import", "--policy", pol, "--adopt-package-id", pkg)
+		if code != 0 || !strings.Contains(out, "id changed from "+lyncID+" to the package's 3757926b-8a75-41b9-a6b1-0991ebd77ede") {
+			t.Fatalf("import --adopt-package-id: exit %d\n%s%s", code, out, errs)
+		}
+		if id := ruleID(t, pol); id != "3757926b-8a75-41b9-a6b1-0991ebd77ede" {
+			t.Errorf("after --adopt-package-id the rule id is %s", id)
+		}
+		if code, _, _ := runCLI(t, "import", "--policy", pol, "--adopt-package-id", "--keep-policy-id", pkg); code != 2 {
+			t.Errorf("both flags: exit %d, want 2", code)
+		}
+	})
+}
