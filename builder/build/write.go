@@ -66,6 +66,7 @@ func ManifestBytes(m *site.Manifest) ([]byte, error) {
 type Stats struct {
 	ID      string
 	Reused  bool // the tree existed already
+	Signed  bool // an existing tree was signed (Reused and Writer.Sign set)
 	Written int  // files written
 	Linked  int  // files hard-linked from an earlier tree
 	Skipped int  // shared files already there
@@ -101,6 +102,14 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 	final := filepath.Join(trees, id)
 	if b, err := os.ReadFile(filepath.Join(final, site.ManifestName)); err == nil && string(b) == string(manifest) {
 		st.Reused = true
+		// Signing a tree built before signs it: the signature is not part
+		// of the manifest, so the tree keeps its id.
+		if w.Sign != nil {
+			if err := policy.WriteFile(filepath.Join(final, site.SignatureName), w.Sign(manifest), 0o644); err != nil {
+				return st, err
+			}
+			st.Signed = true
+		}
 		return st, nil
 	}
 	if err := os.MkdirAll(trees, 0o755); err != nil {
@@ -334,6 +343,32 @@ func (w *Writer) Trees() ([]string, error) {
 	return ids, nil
 }
 
+// Resolve returns the id of the one tree of the site whose id is id or
+// starts with it, as other ids may be abbreviated.
+func (w *Writer) Resolve(id string) (string, error) {
+	trees, err := w.Trees()
+	if err != nil {
+		return "", fmt.Errorf("publish: %w", err)
+	}
+	var found []string
+	for _, t := range trees {
+		if t == id {
+			return t, nil
+		}
+		if id != "" && strings.HasPrefix(t, strings.ToLower(id)) {
+			found = append(found, t)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("publish: no tree %q in %s (duws build --no-publish writes one)", id, filepath.Join(w.Dir, site.TreesDir))
+	case 1:
+		return found[0], nil
+	}
+	slices.Sort(found)
+	return "", fmt.Errorf("publish: %q is the start of %d trees' ids (%s): give more of it", id, len(found), strings.Join(found, ", "))
+}
+
 // Current returns the id of the live tree, "" when none is.
 func (w *Writer) Current() (string, error) {
 	target, err := os.Readlink(filepath.Join(w.Dir, site.CurrentName))
@@ -368,7 +403,7 @@ func (w *Writer) History() ([]string, error) {
 // was written and never published (duws build --no-publish).
 func (w *Writer) Publish(id string) error {
 	if _, err := os.Stat(filepath.Join(w.Dir, site.TreesDir, id, site.ManifestName)); err != nil {
-		return fmt.Errorf("build: tree %s: %w", id, err)
+		return fmt.Errorf("publish: tree %s: %w", id, err)
 	}
 	if err := w.flip(id); err != nil {
 		return err
@@ -410,7 +445,7 @@ func (w *Writer) Revert() (string, error) {
 		}
 		h = h[:len(h)-1]
 	}
-	return "", errors.New("build: no earlier tree to revert to")
+	return "", errors.New("publish: no earlier tree to revert to")
 }
 
 // flip points the current link at tree id: a new link, then one rename,

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/duws/duws/builder/build"
+	"github.com/duws/duws/builder/site"
 	"github.com/urfave/cli/v2"
 )
 
@@ -36,7 +37,7 @@ func buildCommands() []*cli.Command {
 		{
 			Name:      "publish",
 			Usage:     "make a built tree live, or go back to the previous one",
-			ArgsUsage: "[TREE-ID]",
+			ArgsUsage: "[TREE-ID or a unique prefix]",
 			Flags:     []cli.Flag{outFlag, &cli.BoolFlag{Name: "revert", Usage: "make the previously published tree live again"}},
 			Action: func(c *cli.Context) error {
 				w := &build.Writer{Dir: c.String("out"), Keep: 1 << 20}
@@ -52,12 +53,20 @@ func buildCommands() []*cli.Command {
 					return nil
 				}
 				if c.NArg() != 1 {
-					return usageErrorf("publish: give a tree id, or --revert")
+					return usageErrorf("publish: give a tree id (or a unique prefix of one), or --revert")
 				}
-				if err := w.Publish(c.Args().First()); err != nil {
+				id, err := w.Resolve(c.Args().First())
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "published: %s is live\n", c.Args().First())
+				if cur, _ := w.Current(); cur == id {
+					fmt.Fprintf(c.App.Writer, "%s is live already: nothing to change\n", id)
+					return nil
+				}
+				if err := w.Publish(id); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "published: %s is live\n", id)
 				return nil
 			},
 		},
@@ -162,9 +171,12 @@ func runBuild(stdout io.Writer, o buildOptions) error {
 	if err != nil {
 		return err
 	}
-	if st.Reused {
+	switch {
+	case st.Signed:
+		fmt.Fprintf(stdout, "tree %s already built; signed it now (%s)\n", st.ID, site.SignatureName)
+	case st.Reused:
 		fmt.Fprintf(stdout, "tree %s already built\n", st.ID)
-	} else {
+	default:
 		fmt.Fprintf(stdout, "built tree %s: %d files (%d written, %d linked from earlier trees, %d shared already), %d lookup tables\n",
 			st.ID, len(p.Manifest.Files), st.Written, st.Linked, st.Skipped, len(p.Lookups))
 	}
