@@ -14,14 +14,18 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-var outFlag = &cli.StringFlag{Name: "out", Value: "site", Usage: "the site `DIR` holding the trees and the current link"}
+// outFlag() is the site directory flag, made afresh for each app: a flag
+// object keeps the value of the run that parsed it.
+func outFlag() cli.Flag {
+	return &cli.StringFlag{Name: "out", Value: "site", Usage: "the site `DIR` holding the trees and the current link"}
+}
 
 func buildCommands() []*cli.Command {
 	return []*cli.Command{
 		{
 			Name:  "build",
 			Usage: "build the static tree from the policy and its packages, and publish it",
-			Flags: []cli.Flag{policyFlag, outFlag,
+			Flags: []cli.Flag{policyFlag(), outFlag(),
 				&cli.IntFlag{Name: "keep", Value: 5, Usage: "published trees to keep besides the live one"},
 				&cli.StringFlag{Name: "sign", Usage: "sign the manifest with the private `KEY` file (from duws keygen)"},
 				&cli.BoolFlag{Name: "no-publish", Usage: "write the tree but leave the live one live"},
@@ -37,7 +41,7 @@ func buildCommands() []*cli.Command {
 			Name:      "publish",
 			Usage:     "make a built tree live, or go back to the previous one",
 			ArgsUsage: "[TREE-ID]",
-			Flags:     []cli.Flag{outFlag, &cli.BoolFlag{Name: "revert", Usage: "make the previously published tree live again"}},
+			Flags:     []cli.Flag{outFlag(), &cli.BoolFlag{Name: "revert", Usage: "make the previously published tree live again"}},
 			Action: func(c *cli.Context) error {
 				w := &build.Writer{Dir: c.String("out"), Keep: 1 << 20}
 				if c.Bool("revert") {
@@ -104,7 +108,7 @@ func buildCommands() []*cli.Command {
 		{
 			Name:  "plan",
 			Usage: "show what changes in what devices are told, compared with the live tree (exit 3 when something does)",
-			Flags: []cli.Flag{policyFlag,
+			Flags: []cli.Flag{policyFlag(),
 				&cli.StringFlag{Name: "against", Value: "site", Usage: "a site or tree `DIR`, or another policy file, to compare with"},
 				&cli.BoolFlag{Name: "markdown", Usage: "write Markdown, for a pull-request comment"},
 				&cli.BoolFlag{Name: "json", Usage: "write JSON"},

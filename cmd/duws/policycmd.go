@@ -18,7 +18,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-var policyFlag = &cli.StringFlag{Name: "policy", Value: "policy.yaml", Usage: "the approval policy `FILE`", EnvVars: []string{"DUWS_POLICY"}}
+// policyFlag() is the policy file flag, made afresh for each app: a flag
+// object keeps the value of the run that parsed it.
+func policyFlag() cli.Flag {
+	return &cli.StringFlag{Name: "policy", Value: "policy.yaml", Usage: "the approval policy `FILE`", EnvVars: []string{"DUWS_POLICY"}}
+}
 
 // workspace is a loaded policy and the store beside it.
 type workspace struct {
@@ -69,7 +73,7 @@ func policyCommands() []*cli.Command {
 			Name:      "import",
 			Usage:     "import update packages (UCUpdates.cab or UCUpdates.exe); new versions become pending",
 			ArgsUsage: "FILE...",
-			Flags:     []cli.Flag{policyFlag},
+			Flags:     []cli.Flag{policyFlag()},
 			Action: func(c *cli.Context) error {
 				if c.NArg() == 0 {
 					return usageErrorf("import: no package given")
@@ -80,7 +84,7 @@ func policyCommands() []*cli.Command {
 		{
 			Name:  "rules",
 			Usage: "list the rules with their versions and state",
-			Flags: []cli.Flag{policyFlag, &cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+			Flags: []cli.Flag{policyFlag(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}},
 			Action: func(c *cli.Context) error {
 				return runRules(c.App.Writer, c.String("policy"), c.Bool("json"))
 			},
@@ -93,7 +97,7 @@ func policyCommands() []*cli.Command {
 		{
 			Name:  "clean",
 			Usage: "delete packages no rule refers to any more",
-			Flags: []cli.Flag{policyFlag, &cli.BoolFlag{Name: "dry-run", Usage: "say what would be deleted"}},
+			Flags: []cli.Flag{policyFlag(), &cli.BoolFlag{Name: "dry-run", Usage: "say what would be deleted"}},
 			Action: func(c *cli.Context) error {
 				return runClean(c.App.Writer, c.String("policy"), c.Bool("dry-run"))
 			},
@@ -101,7 +105,7 @@ func policyCommands() []*cli.Command {
 		{
 			Name:  "validate",
 			Usage: "check the policy and that every version it names is in a stored package",
-			Flags: []cli.Flag{policyFlag},
+			Flags: []cli.Flag{policyFlag()},
 			Action: func(c *cli.Context) error {
 				w, err := loadWorkspace(c.String("policy"))
 				if err != nil {
@@ -292,7 +296,7 @@ func runRules(stdout io.Writer, policyPath string, asJSON bool) error {
 }
 
 func lifecycleCommand(name, usage string) *cli.Command {
-	flags := []cli.Flag{policyFlag, &cli.BoolFlag{Name: "dry-run", Usage: "print the change instead of writing it"}}
+	flags := []cli.Flag{policyFlag(), &cli.BoolFlag{Name: "dry-run", Usage: "print the change instead of writing it"}}
 	if name == "restore" {
 		flags = append(flags, &cli.BoolFlag{Name: "force", Usage: "with no restore version, clear the approved version"})
 	}
@@ -386,7 +390,7 @@ func testDeviceCommand() *cli.Command {
 			{
 				Name:  "add",
 				Usage: "add a test device",
-				Flags: []cli.Flag{policyFlag,
+				Flags: []cli.Flag{policyFlag(),
 					&cli.StringFlag{Name: "name", Required: true, Usage: "a `NAME` for people"},
 					&cli.StringFlag{Name: "mac", Usage: "the device's MAC address"},
 					&cli.StringFlag{Name: "serial", Usage: "the device's serial number"},
@@ -405,7 +409,7 @@ func testDeviceCommand() *cli.Command {
 				Name:      "remove",
 				Usage:     "remove a test device",
 				ArgsUsage: "NAME",
-				Flags:     []cli.Flag{policyFlag},
+				Flags:     []cli.Flag{policyFlag()},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usageErrorf("test-device remove: give one name")
@@ -418,7 +422,7 @@ func testDeviceCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list the test devices",
-				Flags: []cli.Flag{policyFlag},
+				Flags: []cli.Flag{policyFlag()},
 				Action: func(c *cli.Context) error {
 					w, err := loadWorkspace(c.String("policy"))
 					if err != nil {
