@@ -1,6 +1,8 @@
-// Package build turns a policy and its packages into a static tree (see
-// package site): a pure planning step that decides every file of the tree,
-// then a writer that puts it on disk and publishes it atomically.
+// Package plan decides the static tree (see package site) a policy and its
+// packages give: every file of the tree, checked against the build's
+// invariants, with the dashboard page, and what the tree tells devices
+// compared with a published one. It does no I/O of its own (a published
+// tree is read through an fs.FS); package publish writes a plan to disk.
 //
 // # Determinism
 //
@@ -18,7 +20,7 @@
 // version than the target is sent it only where the rule allows a
 // downgrade (allow_downgrade, which reset and restore set, or a restore
 // version in the policy); otherwise it is left alone.
-package build
+package plan
 
 import (
 	"crypto/sha256"
@@ -26,13 +28,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/duws/duws/builder/internal/parallel"
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/site"
 	"github.com/duws/duws/builder/update"
@@ -138,7 +138,7 @@ func MakePlan(in *Input) (*Plan, error) {
 	// and their outputs merged in policy order, so the plan is the same
 	// whatever the scheduling.
 	results := make([]ruleResult, len(in.Policy.Rules))
-	parallel(len(results), func(i int) {
+	parallel.Run(len(results), func(i int) {
 		res := &results[i]
 		res.lp, res.err = p.planRule(in.Policy, &in.Policy.Rules[i], ix, noUpdate, &res.outs)
 	})
@@ -158,7 +158,7 @@ func MakePlan(in *Input) (*Plan, error) {
 	slices.SortFunc(p.Lookups, func(a, b LookupPlan) int { return strings.Compare(a.Path, b.Path) })
 	encoded := make([][]byte, len(p.Lookups))
 	p.toldRows = make([]string, len(p.Lookups))
-	parallel(len(p.Lookups), func(i int) {
+	parallel.Run(len(p.Lookups), func(i int) {
 		lp := &p.Lookups[i]
 		encoded[i] = site.EncodeLookup(&lp.Lookup, lp.Known)
 		p.toldRows[i] = toldRows(p, lp)
@@ -320,29 +320,6 @@ func (p *Plan) merge(outs []namedOutput) error {
 		}
 	}
 	return nil
-}
-
-// parallel runs f(0) … f(n-1) on every processor.
-func parallel(n int, f func(i int)) { parallelN(runtime.GOMAXPROCS(0), n, f) }
-
-// parallelN runs f(0) … f(n-1) in the given number of goroutines.
-func parallelN(workers, n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, max(n, 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string, outs *[]namedOutput) (LookupPlan, error) {

@@ -1,4 +1,14 @@
-package build
+// Package publish puts planned trees (see package plan) on disk in a site
+// directory and makes one live: write, publish, revert and prune, plus
+// verify of a tree against its manifest and the Ed25519 keys that sign
+// manifests.
+//
+// # Atomicity
+//
+// A tree is written under a temporary name and renamed into place once
+// complete and synced; the live tree changes by one rename of the current
+// link. An interrupted command leaves the old state intact.
+package publish
 
 import (
 	"crypto/sha256"
@@ -10,7 +20,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/duws/duws/builder/internal/parallel"
+	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/site"
 )
@@ -34,7 +45,7 @@ type Writer struct {
 	Keep int
 	// Open opens a file of a stored package. It is called from several
 	// goroutines at once.
-	Open func(Source) (io.ReadCloser, error)
+	Open func(plan.Source) (io.ReadCloser, error)
 	// Sign, when set, signs the manifest; the signature is written to
 	// manifest.sig.
 	Sign func(manifest []byte) []byte
@@ -77,12 +88,13 @@ func shared(name string) bool {
 // into place once complete and synced. So an interrupted write never
 // leaves a partial tree under a tree's name, and a rebuild after a small
 // policy change writes little.
-func (w *Writer) Write(p *Plan) (Stats, error) {
+func (w *Writer) Write(p *plan.Plan) (Stats, error) {
 	manifest, err := ManifestBytes(&p.Manifest)
 	if err != nil {
 		return Stats{}, err
 	}
-	id := hashHex(manifest)
+	sum := sha256.Sum256(manifest)
+	id := hex.EncodeToString(sum[:])
 	st := Stats{ID: id}
 	trees := filepath.Join(w.Dir, site.TreesDir)
 	final := filepath.Join(trees, id)
@@ -133,7 +145,7 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 	}
 	var written, linked, skipped atomic.Int64
 	errs := make([]error, len(names))
-	parallelN(writers, len(names), func(i int) {
+	parallel.RunN(writers, len(names), func(i int) {
 		name := names[i]
 		o := p.Files[name]
 		k := reuseKey{name, o.SHA256}
@@ -219,7 +231,7 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 
 // writeShared writes a shared file through a temporary file renamed into
 // place, so a reader never sees it half-written.
-func (w *Writer) writeShared(o *Output, dst string, built time.Time) error {
+func (w *Writer) writeShared(o *plan.Output, dst string, built time.Time) error {
 	tmp := dst + ".tmp"
 	os.Remove(tmp)
 	var err error
@@ -279,7 +291,7 @@ func (w *Writer) existingFiles() known {
 }
 
 // extract copies a package file, checking it hashes as planned.
-func (w *Writer) extract(o *Output, dst string) error {
+func (w *Writer) extract(o *plan.Output, dst string) error {
 	rc, err := w.Open(*o.Source)
 	if err != nil {
 		return err
@@ -512,20 +524,4 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
-}
-
-// MemoryLimit is the soft memory limit LimitMemory sets. A build keeps its
-// input and its plan in memory at once; without a limit the collector lets
-// the heap grow to twice what is live before collecting. The live heap of
-// a 10,000-rule fleet is well under this, so the limit costs little time.
-const MemoryLimit = 448 << 20 // 448 MiB
-
-// LimitMemory sets the runtime's soft memory limit to MemoryLimit, unless
-// GOMEMLIMIT sets another. It returns what restores the previous limit.
-func LimitMemory() func() {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	old := debug.SetMemoryLimit(MemoryLimit)
-	return func() { debug.SetMemoryLimit(old) }
 }

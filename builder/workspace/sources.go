@@ -1,22 +1,22 @@
-package build
+package workspace
 
 import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/duws/duws/builder/cab"
+	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/store"
 	"github.com/duws/duws/builder/update"
 )
 
-// Sources reads a policy file and its packages into an Input: the policy
+// Sources reads a policy file and its packages into a plan.Input: the policy
 // is parsed and checked against the packages (every mistake listed), and
 // the files of the versions the policy offers are read and hashed.
 type Sources struct {
@@ -30,7 +30,7 @@ type Sources struct {
 // Load returns the build input. sourceDateEpoch, when not empty, is the
 // SOURCE_DATE_EPOCH to record as the build time; otherwise the newest
 // modification time of the package files is used.
-func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
+func (s *Sources) Load(sourceDateEpoch string) (*plan.Input, error) {
 	b, err := os.ReadFile(s.PolicyPath)
 	if err != nil {
 		return nil, err
@@ -40,17 +40,13 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 		return nil, err
 	}
 	if s.Store == nil {
-		dir := pol.Packages
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(filepath.Dir(s.PolicyPath), dir)
-		}
-		s.Store = &store.Store{Dir: dir}
+		s.Store = &store.Store{Dir: StoreDir(s.PolicyPath, pol.Packages)}
 	}
 	names, err := s.Store.List()
 	if err != nil {
 		return nil, err
 	}
-	in := &Input{Policy: pol, PolicyBytes: b}
+	in := &plan.Input{Policy: pol, PolicyBytes: b}
 	// The packages were checked in full when imported, and the store
 	// names each by its hash: here their tables are listed, and only the
 	// files of versions the policy offers are read and hashed.
@@ -95,7 +91,7 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Store.Path(name), err)
 		}
-		in.Packages = append(in.Packages, Package{Name: name, Updates: pkg.Updates})
+		in.Packages = append(in.Packages, plan.Package{Name: name, Updates: pkg.Updates})
 	}
 	cat := &update.Catalog{}
 	for _, p := range in.Packages {
@@ -119,8 +115,8 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 	return in, nil
 }
 
-// Open opens a package file, for Writer.Open.
-func (s *Sources) Open(src Source) (io.ReadCloser, error) {
+// Open opens a package file, for publish.Writer.Open.
+func (s *Sources) Open(src plan.Source) (io.ReadCloser, error) {
 	s.mu.Lock()
 	if s.open == nil {
 		s.open = map[string]*cab.ReadCloser{}

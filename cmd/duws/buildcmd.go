@@ -8,9 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
-	"github.com/duws/duws/builder/build"
+	"github.com/duws/duws/builder/plan"
+	"github.com/duws/duws/builder/publish"
+	"github.com/duws/duws/builder/workspace"
 	"github.com/urfave/cli/v2"
 )
 
@@ -43,7 +46,7 @@ func buildCommands() []*cli.Command {
 			ArgsUsage: "[TREE-ID]",
 			Flags:     []cli.Flag{outFlag(), &cli.BoolFlag{Name: "revert", Usage: "make the previously published tree live again"}},
 			Action: func(c *cli.Context) error {
-				w := &build.Writer{Dir: c.String("out"), Keep: 1 << 20}
+				w := &publish.Writer{Dir: c.String("out"), Keep: 1 << 20}
 				if c.Bool("revert") {
 					if c.NArg() > 0 {
 						return usageErrorf("publish: --revert takes no tree id")
@@ -82,7 +85,7 @@ func buildCommands() []*cli.Command {
 			Usage: "make an Ed25519 key pair for signing manifests",
 			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Value: "duws", Usage: "write `PREFIX`.key and PREFIX.pub"}},
 			Action: func(c *cli.Context) error {
-				priv, pub, err := build.GenerateKey(rand.Reader)
+				priv, pub, err := publish.GenerateKey(rand.Reader)
 				if err != nil {
 					return err
 				}
@@ -126,14 +129,29 @@ type buildOptions struct {
 	publish           bool
 }
 
-func loadPlan(policyPath string) (*build.Plan, *build.Sources, error) {
-	build.LimitMemory() // for the rest of the command
-	src := &build.Sources{PolicyPath: policyPath}
+// buildMemoryLimit is the soft memory limit of duws build and plan. A build
+// keeps its input and its plan in memory at once; without a limit the
+// collector lets the heap grow to twice what is live before collecting.
+// The live heap of a 10,000-rule fleet is well under this, so the limit
+// costs little time.
+const buildMemoryLimit = 448 << 20 // 448 MiB
+
+// limitMemory sets the runtime's soft memory limit to buildMemoryLimit,
+// unless GOMEMLIMIT sets another, as serve sets the collector's pace.
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(buildMemoryLimit)
+	}
+}
+
+func loadPlan(policyPath string) (*plan.Plan, *workspace.Sources, error) {
+	limitMemory() // for the rest of the command
+	src := &workspace.Sources{PolicyPath: policyPath}
 	in, err := src.Load(os.Getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := build.MakePlan(in)
+	p, err := plan.MakePlan(in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -146,17 +164,17 @@ func runBuild(stdout io.Writer, o buildOptions) error {
 		return err
 	}
 	defer src.Close()
-	w := &build.Writer{Dir: o.out, Keep: o.keep, Open: src.Open}
+	w := &publish.Writer{Dir: o.out, Keep: o.keep, Open: src.Open}
 	if o.sign != "" {
 		b, err := os.ReadFile(o.sign)
 		if err != nil {
 			return err
 		}
-		priv, err := build.ParsePrivateKey(b)
+		priv, err := publish.ParsePrivateKey(b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.sign, err)
 		}
-		w.Sign = build.Signer(priv)
+		w.Sign = publish.Signer(priv)
 	}
 	st, err := w.Write(p)
 	if err != nil {
@@ -193,13 +211,13 @@ func runVerify(stdout io.Writer, dir, keyPath string) error {
 	var diffs []string
 	var err error
 	if pub != nil {
-		k, perr := build.ParsePublicKey(pub)
+		k, perr := publish.ParsePublicKey(pub)
 		if perr != nil {
 			return fmt.Errorf("%s: %w", keyPath, perr)
 		}
-		diffs, err = build.Verify(dir, k)
+		diffs, err = publish.Verify(dir, k)
 	} else {
-		diffs, err = build.Verify(dir, nil)
+		diffs, err = publish.Verify(dir, nil)
 	}
 	if err != nil {
 		return err
@@ -220,32 +238,32 @@ func runPlan(stdout io.Writer, policyPath, against string, markdown, asJSON bool
 		return err
 	}
 	src.Close()
-	var before *build.View
+	var before *plan.View
 	if fi, err := os.Stat(against); err == nil && !fi.IsDir() && strings.HasSuffix(against, ".yaml") {
 		other, osrc, err := loadPlan(against)
 		if err != nil {
 			return err
 		}
 		osrc.Close()
-		before = build.PlanView(other)
-	} else if before, err = build.TreeView(against); err != nil {
+		before = plan.PlanView(other)
+	} else if before, err = plan.TreeView(os.DirFS(against)); err != nil {
 		return err
 	}
-	changes := build.Diff(before, build.PlanView(p))
+	changes := plan.Diff(before, plan.PlanView(p))
 	switch {
 	case asJSON:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if changes == nil {
-			changes = []build.Change{}
+			changes = []plan.Change{}
 		}
 		if err := enc.Encode(changes); err != nil {
 			return err
 		}
 	case markdown:
-		build.WriteMarkdown(stdout, changes)
+		plan.WriteMarkdown(stdout, changes)
 	default:
-		build.WriteText(stdout, changes)
+		plan.WriteText(stdout, changes)
 	}
 	if len(changes) > 0 {
 		return &exitError{code: exitChanged, err: errors.New("")}

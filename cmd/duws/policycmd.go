@@ -5,16 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/duws/duws/builder/cab"
 	"github.com/duws/duws/builder/policy"
-	"github.com/duws/duws/builder/store"
-	"github.com/duws/duws/builder/update"
+	"github.com/duws/duws/builder/workspace"
 	"github.com/urfave/cli/v2"
 )
 
@@ -24,48 +19,8 @@ func policyFlag() cli.Flag {
 	return &cli.StringFlag{Name: "policy", Value: "policy.yaml", Usage: "the approval policy `FILE`", EnvVars: []string{"DUWS_POLICY"}}
 }
 
-// workspace is a loaded policy and the store beside it.
-type workspace struct {
-	path  string
-	doc   *policy.Doc
-	store *store.Store
-}
-
-func loadWorkspace(path string) (*workspace, error) {
-	doc, err := policy.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	dir := doc.Policy().Packages
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(filepath.Dir(path), dir)
-	}
-	return &workspace{path: path, doc: doc, store: &store.Store{Dir: dir}}, nil
-}
-
-// check verifies that every version the policy names is in the store.
-func (w *workspace) check() (*update.Catalog, error) {
-	cat, err := update.ScanStore(w.store)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.doc.Policy().CheckVersions(cat.Versions); err != nil {
-		return nil, err
-	}
-	return cat, nil
-}
-
-func (w *workspace) save() error {
-	b, err := w.doc.Bytes()
-	if err != nil {
-		return err
-	}
-	perm := os.FileMode(0o644)
-	if fi, err := os.Stat(w.path); err == nil {
-		perm = fi.Mode().Perm()
-	}
-	return policy.WriteFile(w.path, b, perm)
-}
+// loadWorkspace opens the policy at path and the store beside it.
+func loadWorkspace(path string) (*workspace.Workspace, error) { return workspace.Open(path) }
 
 func policyCommands() []*cli.Command {
 	return []*cli.Command{
@@ -111,21 +66,14 @@ func policyCommands() []*cli.Command {
 				if err != nil {
 					return err
 				}
-				if _, err := w.check(); err != nil {
+				if _, err := w.Check(); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "%s: ok\n", w.path)
+				fmt.Fprintf(c.App.Writer, "%s: ok\n", w.Path)
 				return nil
 			},
 		},
 	}
-}
-
-// pendingImport is a checked package waiting to be stored.
-type pendingImport struct {
-	file string
-	r    *cab.ReadCloser
-	pkg  *update.Package
 }
 
 func runImport(stdout io.Writer, policyPath string, files []string) error {
@@ -133,103 +81,29 @@ func runImport(stdout io.Writer, policyPath string, files []string) error {
 	if err != nil {
 		return err
 	}
-	// Check every package in full before storing anything.
-	var todo []pendingImport
-	defer func() {
-		for _, p := range todo {
-			p.r.Close()
-		}
-	}()
-	var problems []string
-	for _, file := range files {
-		r, err := cab.OpenReader(file)
-		if err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
-		if len(r.Cabinets) > 1 || r.Cabinets[0].Next != "" || r.Cabinets[0].Prev != "" {
-			r.Close()
-			problems = append(problems, fmt.Sprintf("%s: a multi-cabinet set; import takes a single cabinet", file))
-			continue
-		}
-		pkg, err := update.ReadCabinet(&r.Reader, file)
-		if err != nil {
-			r.Close()
-			problems = append(problems, err.Error())
-			continue
-		}
-		todo = append(todo, pendingImport{file: file, r: r, pkg: pkg})
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("nothing imported:\n%s", strings.Join(problems, "\n"))
-	}
-	// Try the policy edits first, on the Doc only: an edit that fails
-	// (a rule id clash) stops the import before anything is written.
-	// Several versions of one rule in one run: the newest becomes
-	// pending, whatever order the files were named in.
-	type imported struct {
-		file string
-		u    update.Update
-	}
-	var all []imported
-	for _, p := range todo {
-		for _, u := range p.pkg.Updates {
-			all = append(all, imported{p.file, u})
-		}
-	}
-	slices.SortStableFunc(all, func(a, b imported) int { return a.u.Version.Compare(b.u.Version) })
-	var lines []string
-	changed := false
-	for _, im := range all {
-		u := im.u
-		ch, desc, err := w.doc.ImportVersion(u.RuleID, u.Identity, u.UpdateType, u.Version)
-		if err != nil {
-			return fmt.Errorf("nothing imported: %s: %w", im.file, err)
-		}
-		changed = changed || ch
-		lines = append(lines, "  "+desc)
-	}
-	// Store the cabinets, then write the policy: an interruption between
-	// the two leaves a package no rule refers to yet, which a second
-	// import adopts and clean removes.
-	for _, p := range todo {
-		c := p.r.Cabinets[0]
-		f, err := os.Open(p.file)
-		if err != nil {
-			return err
-		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return err
-		}
-		size := min(c.Size, fi.Size()-c.Offset)
-		name, created, err := w.store.Put(io.NewSectionReader(f, c.Offset, size))
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("storing %s: %w", p.file, err)
-		}
+	rep, err := w.Import(files)
+	for _, p := range rep.Packages {
 		verb := "stored"
-		if !created {
+		if !p.Created {
 			verb = "already stored"
 		}
 		how := ""
-		if c.Offset > 0 {
-			how = fmt.Sprintf(" (the cabinet found at offset %d)", c.Offset)
+		if p.Offset > 0 {
+			how = fmt.Sprintf(" (the cabinet found at offset %d)", p.Offset)
 		}
-		fmt.Fprintf(stdout, "%s: %s as %s%s, %d update(s)\n", p.file, verb, filepath.Join(w.store.Dir, name), how, len(p.pkg.Updates))
+		fmt.Fprintf(stdout, "%s: %s as %s%s, %d update(s)\n", p.File, verb, p.Path, how, p.Updates)
 	}
-	for _, l := range lines {
-		fmt.Fprintln(stdout, l)
+	for _, l := range rep.Edits {
+		fmt.Fprintln(stdout, "  "+l)
 	}
-	if !changed {
-		fmt.Fprintf(stdout, "%s unchanged\n", w.path)
-		return nil
-	}
-	if err := w.save(); err != nil {
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s updated\n", w.path)
+	if !rep.Changed {
+		fmt.Fprintf(stdout, "%s unchanged\n", w.Path)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s updated\n", w.Path)
 	return nil
 }
 
@@ -269,7 +143,7 @@ func runRules(stdout io.Writer, policyPath string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	p := w.doc.Policy()
+	p := w.Doc.Policy()
 	if asJSON {
 		out := []ruleJSON{}
 		opt := func(v *policy.Version) string {
@@ -319,7 +193,7 @@ func runLifecycle(stdout io.Writer, policyPath, op string, selectors []string, d
 	if err != nil {
 		return err
 	}
-	rules, err := w.doc.Select(selectors...)
+	rules, err := w.Doc.Select(selectors...)
 	if err != nil {
 		return err
 	}
@@ -330,13 +204,13 @@ func runLifecycle(stdout io.Writer, policyPath, op string, selectors []string, d
 		var err error
 		switch op {
 		case "approve":
-			desc, err = w.doc.Approve(r.ID)
+			desc, err = w.Doc.Approve(r.ID)
 		case "reset":
-			desc, err = w.doc.Reset(r.ID)
+			desc, err = w.Doc.Reset(r.ID)
 		case "restore":
-			desc, err = w.doc.Restore(r.ID, force)
+			desc, err = w.Doc.Restore(r.ID, force)
 		case "remove":
-			desc, err = w.doc.Remove(r.ID)
+			desc, err = w.Doc.Remove(r.ID)
 		}
 		if err != nil {
 			// A pattern may select rules the operation does not apply
@@ -364,16 +238,16 @@ func runLifecycle(stdout io.Writer, policyPath, op string, selectors []string, d
 		for _, d := range descs {
 			fmt.Fprintf(stdout, "would have %s\n", d)
 		}
-		fmt.Fprintf(stdout, "dry run: %s not written\n", w.path)
+		fmt.Fprintf(stdout, "dry run: %s not written\n", w.Path)
 		return nil
 	}
 	if op != "remove" {
 		// The edits may not name a version no package provides.
-		if _, err := w.check(); err != nil {
+		if _, err := w.Check(); err != nil {
 			return fmt.Errorf("nothing changed: %w", err)
 		}
 	}
-	if err := w.save(); err != nil {
+	if err := w.Save(); err != nil {
 		return err
 	}
 	for _, d := range descs {
@@ -430,7 +304,7 @@ func testDeviceCommand() *cli.Command {
 					}
 					tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 					fmt.Fprintln(tw, "NAME\tMAC\tSERIAL\tSCOPE")
-					for _, td := range w.doc.Policy().TestDevices {
+					for _, td := range w.Doc.Policy().TestDevices {
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", td.Name, orDash(td.MAC), orDash(td.Serial), td.Scope)
 					}
 					return tw.Flush()
@@ -447,11 +321,11 @@ func editPolicy(c *cli.Context, edit func(*policy.Doc) (string, error)) error {
 	if err != nil {
 		return err
 	}
-	desc, err := edit(w.doc)
+	desc, err := edit(w.Doc)
 	if err != nil {
 		return err
 	}
-	if err := w.save(); err != nil {
+	if err := w.Save(); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.App.Writer, desc)
@@ -470,42 +344,18 @@ func runClean(stdout io.Writer, policyPath string, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	cat, err := update.ScanStore(w.store)
-	if err != nil {
-		return err
-	}
-	used := cat.Referenced(w.doc.Policy())
-	var unused []update.Stored
-	for _, p := range cat.Packages {
-		if !used[p.Name] {
-			unused = append(unused, p)
-		}
-	}
-	left, err := w.store.Leftovers()
-	if err != nil {
-		return err
-	}
+	done, err := w.Clean(dryRun)
 	verb := "deleted"
 	if dryRun {
 		verb = "would delete"
 	}
-	for _, p := range unused {
-		if !dryRun {
-			if err := w.store.Remove(p.Name); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, w.store.Path(p.Name), strings.Join(p.Summary(), "; "))
+	for _, c := range done {
+		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, c.Path, c.Why)
 	}
-	for _, name := range left {
-		if !dryRun {
-			if err := os.Remove(filepath.Join(w.store.Dir, name)); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(stdout, "%s %s (left by an interrupted import)\n", verb, filepath.Join(w.store.Dir, name))
+	if err != nil {
+		return err
 	}
-	if len(unused)+len(left) == 0 {
+	if len(done) == 0 {
 		fmt.Fprintln(stdout, "nothing to clean: every package is referenced")
 	}
 	return nil

@@ -1,0 +1,135 @@
+package plan_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/duws/duws/builder/device"
+	"github.com/duws/duws/builder/internal/plantest"
+	"github.com/duws/duws/builder/plan"
+	"github.com/duws/duws/builder/site"
+)
+
+// The fleets of package plantest, by the names these tests had when they
+// lived in one package with them.
+var (
+	testInput   = plantest.Input
+	fakePackage = plantest.Package
+	ruleYAML    = plantest.RuleYAML
+	parsePolicy = plantest.ParsePolicy
+	mustPlan    = plantest.Plan
+)
+
+type fakeFiles = plantest.Files
+
+const policyHead = plantest.PolicyHead
+
+// told returns the version a table sends a device on v, "" for none.
+func toldVersion(t *testing.T, p *plan.Plan, tab *site.Table, v string) string {
+	t.Helper()
+	pv, err := device.ParseVersion(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := plan.DescribeAnswer(p, tab.Answer(pv))
+	if strings.HasPrefix(d, "downloads=0") {
+		return ""
+	}
+	return strings.TrimPrefix(d, "update to ")
+}
+
+func TestDecisions(t *testing.T) {
+	files := fakeFiles{}
+	id := "UCPhone/Polycom/CX600/A/ENU"
+	pkg := fakePackage(files, "p.cab", []string{id}, "1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4")
+	tests := []struct {
+		name string
+		kv   []string
+		// what production and test devices on 1.0.0.1 .. 1.0.0.4 and on
+		// unknown 1.0.0.0 and 9.0.0.0 are sent
+		prod, test [6]string
+	}{
+		{"nothing approved", nil, [6]string{}, [6]string{}},
+		{"approved", []string{"approved", "1.0.0.2"},
+			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}},
+		{"approved and pending", []string{"approved", "1.0.0.2", "pending", "1.0.0.3"},
+			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.3", "1.0.0.3", "", "", "1.0.0.3", ""}},
+		{"pending only", []string{"pending", "1.0.0.3"},
+			[6]string{}, [6]string{"1.0.0.3", "1.0.0.3", "", "", "1.0.0.3", ""}},
+		{"restore held: downgrades allowed", []string{"approved", "1.0.0.2", "restore", "1.0.0.1"},
+			[6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}, [6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}},
+		{"after a restore", []string{"approved", "1.0.0.1", "allow_downgrade", "true"},
+			[6]string{"", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1"}, [6]string{"", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := policyHead + "rules:\n" + ruleYAML(id, tt.kv...)
+			in := &plan.Input{PolicyBytes: []byte(src), Packages: []plan.Package{pkg}}
+			var err error
+			if in.Policy, err = parsePolicy(src); err != nil {
+				t.Fatal(err)
+			}
+			p := mustPlan(t, in)
+			for ai, aud := range []site.Audience{site.Production, site.Test} {
+				want := [][6]string{tt.prod, tt.test}[ai]
+				var got [6]string
+				for i, v := range []string{"1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4", "1.0.0.0", "9.0.0.0"} {
+					got[i] = toldVersion(t, p, p.Lookups[0].Lookup.For(aud), v)
+				}
+				if got != want {
+					t.Errorf("%s: devices on 1..4, 0, 9 are sent %q, want %q", aud, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestInvariants(t *testing.T) {
+	in, _ := testInput(t)
+	for _, tt := range []struct {
+		name   string
+		breakP func(p *plan.Plan)
+		want   string
+	}{
+		{"URL to a missing file", func(p *plan.Plan) {
+			for name := range p.Files {
+				if strings.HasSuffix(name, "4.0.7577.4398/CPE/CPE.nbt") && strings.Contains(name, "CX600") {
+					delete(p.Files, name)
+				}
+			}
+		}, "is not in the tree"},
+		{"file with another hash", func(p *plan.Plan) {
+			for name, o := range p.Files {
+				if strings.HasSuffix(name, "CPE.cat") {
+					o.SHA256 = strings.Repeat("0", 64)
+				}
+			}
+		}, "the answer says"},
+		{"answer of another identity", func(p *plan.Plan) {
+			cx, hp := p.Lookups[2], p.Lookups[1] // sorted by path: aastra, hp, polycom
+			cx.Lookup.Test.Older = cx.Lookup.Test.Ref(hp.Lookup.Test.Path(hp.Lookup.Test.Older))
+			p.Lookups[2] = cx
+		}, "an update of another identity"},
+		{"downgrade not allowed", func(p *plan.Plan) {
+			l := &p.Lookups[0] // Aastra: approved 4363, 4399 known, no downgrade
+			l.Lookup.Production.Versions["4.0.7577.4399"] = l.Lookup.Production.Older
+		}, "offered the older 4.0.7577.4363"},
+		{"newer versions downgraded", func(p *plan.Plan) {
+			l := &p.Lookups[0]
+			l.Lookup.Production.Newer = l.Lookup.Production.Older
+		}, "versions newer than 4.0.7577.4363 are offered"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustPlan(t, in)
+			if err := p.Check(); err != nil {
+				t.Fatalf("good plan fails its check: %v", err)
+			}
+			tt.breakP(p)
+			err := p.Check()
+			if !errors.Is(err, plan.ErrInvariant) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrInvariant with %q", err, tt.want)
+			}
+		})
+	}
+}
