@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/duws/duws/builder/durable"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -566,7 +567,7 @@ func TestEditThenWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := WriteFile(path, data, 0o644); err != nil {
+	if err := durable.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d, err := Load(path)
@@ -586,7 +587,7 @@ func TestEditThenWrite(t *testing.T) {
 		}
 	}
 	out, _ := d.Bytes()
-	if err := WriteFile(path, out, 0o644); err != nil {
+	if err := durable.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d2, err := Load(path)

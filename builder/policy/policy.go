@@ -27,8 +27,8 @@
 // unusual to edit line by line (flow style, multi-line values in the
 // wrong place), the document is re-encoded from its node tree instead,
 // which keeps comments but normalises indentation. An edit that cannot be
-// verified either way is refused and leaves the Doc unchanged. [WriteFile]
-// replaces the file atomically.
+// verified either way is refused and leaves the Doc unchanged. Package durable
+// (WriteFile) replaces the file atomically.
 //
 // # Limits
 //

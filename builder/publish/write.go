@@ -24,12 +24,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/duws/duws/builder/durable"
 	"github.com/duws/duws/builder/internal/parallel"
 	"github.com/duws/duws/builder/plan"
-	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/site"
 )
 
@@ -183,11 +182,7 @@ func (w *Writer) Write(p *plan.Plan) (Stats, error) {
 			linked.Add(1)
 			return
 		}
-		if err := os.WriteFile(dst, o.Data, 0o644); err != nil {
-			errs[i] = err
-			return
-		}
-		if err := os.Chtimes(dst, built, built); err != nil {
+		if err := durable.WriteNew(dst, o.Data, 0o644, built); err != nil {
 			errs[i] = err
 			return
 		}
@@ -208,16 +203,18 @@ func (w *Writer) Write(p *plan.Plan) (Stats, error) {
 		}
 	}
 	if w.Sign != nil {
-		if err := os.WriteFile(filepath.Join(tmp, site.SignatureName), w.Sign(manifest), 0o644); err != nil {
+		if err := durable.WriteNew(filepath.Join(tmp, site.SignatureName), w.Sign(manifest), 0o644, time.Time{}); err != nil {
 			return st, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(tmp, site.ManifestName), manifest, 0o644); err != nil {
+	if err := durable.WriteNew(filepath.Join(tmp, site.ManifestName), manifest, 0o644, time.Time{}); err != nil {
 		return st, err
 	}
-	// One sync of everything written, rather than one per file, before
-	// the tree gets its name.
-	syscall.Sync()
+	// Every file was flushed as it was written; their directories are
+	// flushed before the tree gets its name.
+	if err := syncDirs(w.Dir, tmp, &made); err != nil {
+		return st, err
+	}
 	if err := os.Rename(tmp, final); err != nil {
 		if _, serr := os.Stat(filepath.Join(final, site.ManifestName)); serr == nil {
 			st.Reused = true // written meanwhile by another build
@@ -226,7 +223,7 @@ func (w *Writer) Write(p *plan.Plan) (Stats, error) {
 		return st, err
 	}
 	ok = true
-	return st, syncDir(trees)
+	return st, durable.SyncDir(trees)
 }
 
 // writeShared writes a shared file through a temporary file renamed into
@@ -236,12 +233,9 @@ func (w *Writer) writeShared(o *plan.Output, dst string, built time.Time) error 
 	os.Remove(tmp)
 	var err error
 	if o.Source != nil {
-		err = w.extract(o, tmp)
+		err = w.extract(o, tmp, built)
 	} else {
-		err = os.WriteFile(tmp, o.Data, 0o644)
-	}
-	if err == nil {
-		err = os.Chtimes(tmp, built, built)
+		err = durable.WriteNew(tmp, o.Data, 0o644, built)
 	}
 	if err == nil {
 		err = os.Rename(tmp, dst)
@@ -291,7 +285,7 @@ func (w *Writer) existingFiles() known {
 }
 
 // extract copies a package file, checking it hashes as planned.
-func (w *Writer) extract(o *plan.Output, dst string) error {
+func (w *Writer) extract(o *plan.Output, dst string, built time.Time) error {
 	rc, err := w.Open(*o.Source)
 	if err != nil {
 		return err
@@ -303,6 +297,12 @@ func (w *Writer) extract(o *plan.Output, dst string) error {
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), rc)
+	if err == nil {
+		err = os.Chtimes(dst, built, built)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -422,7 +422,7 @@ func (w *Writer) flip(id string) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(w.Dir)
+	return durable.SyncDir(w.Dir)
 }
 
 func (w *Writer) writeHistory(h []string) error {
@@ -430,7 +430,7 @@ func (w *Writer) writeHistory(h []string) error {
 	if err != nil {
 		return err
 	}
-	return policy.WriteFile(filepath.Join(w.Dir, site.HistoryName), append(b, '\n'), 0o644)
+	return durable.WriteFile(filepath.Join(w.Dir, site.HistoryName), append(b, '\n'), 0o644)
 }
 
 // prune deletes trees that are neither live nor among the Keep most
@@ -517,11 +517,22 @@ func (w *Writer) prune(h []string) error {
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// syncDirs flushes the directories a write created or added files to
+// (made holds them), their parents up to the site directory, and the new
+// tree's top directory.
+func syncDirs(site, tree string, made *sync.Map) error {
+	dirs := map[string]bool{tree: true}
+	made.Range(func(k, _ any) bool {
+		for d := k.(string); !dirs[d] && d != site && strings.HasPrefix(d, site); d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+		return true
+	})
+	list := make([]string, 0, len(dirs))
+	for d := range dirs {
+		list = append(list, d)
 	}
-	defer d.Close()
-	return d.Sync()
+	errs := make([]error, len(list))
+	parallel.RunN(writers, len(list), func(i int) { errs[i] = durable.SyncDir(list[i]) })
+	return errors.Join(errs...)
 }

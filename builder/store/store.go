@@ -19,6 +19,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/duws/duws/builder/durable"
 )
 
 // Ext is the extension of stored cabinets.
@@ -59,39 +62,29 @@ func (s *Store) Put(r io.Reader) (name string, created bool, err error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return "", false, err
 	}
-	tmp, err := os.CreateTemp(s.Dir, tmpPrefix+"*")
+	tmp, err := durable.CreateTemp(s.Dir, tmpPrefix+"*")
 	if err != nil {
 		return "", false, err
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			tmp.Abort()
 		}
 	}()
 	h := sha256.New()
 	if _, err = io.Copy(io.MultiWriter(tmp, h), r); err != nil {
 		return "", false, err
 	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return "", false, err
-	}
-	if err = tmp.Sync(); err != nil {
-		return "", false, err
-	}
-	if err = tmp.Close(); err != nil {
+	if err = tmp.Finish(0o644, time.Time{}); err != nil {
 		return "", false, err
 	}
 	name = hex.EncodeToString(h.Sum(nil)) + Ext
 	final := s.Path(name)
 	if _, serr := os.Stat(final); serr == nil {
-		os.Remove(tmp.Name())
+		tmp.Abort()
 		return name, false, nil
 	}
-	if err = os.Rename(tmp.Name(), final); err != nil {
-		return "", false, err
-	}
-	if err = syncDir(s.Dir); err != nil {
+	if err = tmp.Commit(final); err != nil {
 		return "", false, err
 	}
 	return name, true, nil
@@ -142,7 +135,7 @@ func (s *Store) Remove(name string) error {
 	if err := os.Remove(s.Path(name)); err != nil {
 		return err
 	}
-	return syncDir(s.Dir)
+	return durable.SyncDir(s.Dir)
 }
 
 // Leftovers returns the temporary files interrupted writes left behind.
@@ -161,13 +154,4 @@ func (s *Store) Leftovers() ([]string, error) {
 		}
 	}
 	return names, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

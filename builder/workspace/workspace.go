@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/duws/duws/builder/durable"
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/store"
 	"github.com/duws/duws/builder/update"
@@ -66,5 +67,5 @@ func (w *Workspace) Save() error {
 	if fi, err := os.Stat(w.Path); err == nil {
 		perm = fi.Mode().Perm()
 	}
-	return policy.WriteFile(w.Path, b, perm)
+	return durable.WriteFile(w.Path, b, perm)
 }
