@@ -5,7 +5,15 @@
 // stores it once, and a stored cabinet is never changed: [Store.Put]
 // writes a temporary file, syncs it and renames it into place, so an
 // interrupted write leaves at most a temporary file that [Store.List]
-// does not report and [Store.Clean] removes.
+// does not report and [Store.Leftovers] does (duws clean removes them).
+//
+// # Sidecars
+//
+// Beside a package the store may keep a sidecar, NAME.hashes.json: what
+// import learnt reading the package in full (the hashes of its files), so
+// that a build need not decompress them again. The sidecar is written,
+// atomically, before its package: a package with no sidecar is one stored
+// before sidecars existed, and a sidecar with no package is a leftover.
 package store
 
 import (
@@ -56,9 +64,33 @@ func IsName(name string) bool {
 	return true
 }
 
+// SidecarExt ends the name of a package's sidecar, which replaces Ext.
+const SidecarExt = ".hashes.json"
+
 // Put stores the bytes r yields and returns the package's name, and
 // whether it was new.
 func (s *Store) Put(r io.Reader) (name string, created bool, err error) {
+	return s.PutWith(r, nil)
+}
+
+// SidecarPath is where the sidecar of the package name is kept.
+func (s *Store) SidecarPath(name string) string {
+	return s.Path(strings.TrimSuffix(name, Ext) + SidecarExt)
+}
+
+// Sidecar returns the sidecar of a stored package; an error wrapping
+// fs.ErrNotExist when it has none.
+func (s *Store) Sidecar(name string) ([]byte, error) {
+	if !IsName(name) {
+		return nil, fmt.Errorf("store: %q is not a package name", name)
+	}
+	return os.ReadFile(s.SidecarPath(name))
+}
+
+// PutWith is Put that also keeps sidecar (unless nil) beside the
+// package, written before it. A package stored already gets the sidecar
+// when it has none.
+func (s *Store) PutWith(r io.Reader, sidecar []byte) (name string, created bool, err error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return "", false, err
 	}
@@ -82,7 +114,19 @@ func (s *Store) Put(r io.Reader) (name string, created bool, err error) {
 	final := s.Path(name)
 	if _, serr := os.Stat(final); serr == nil {
 		tmp.Abort()
+		if sidecar != nil {
+			if _, serr := os.Stat(s.SidecarPath(name)); errors.Is(serr, fs.ErrNotExist) {
+				if err = durable.WriteFile(s.SidecarPath(name), sidecar, 0o644); err != nil {
+					return "", false, err
+				}
+			}
+		}
 		return name, false, nil
+	}
+	if sidecar != nil {
+		if err = durable.WriteFile(s.SidecarPath(name), sidecar, 0o644); err != nil {
+			return "", false, err
+		}
 	}
 	if err = tmp.Commit(final); err != nil {
 		return "", false, err
@@ -135,10 +179,16 @@ func (s *Store) Remove(name string) error {
 	if err := os.Remove(s.Path(name)); err != nil {
 		return err
 	}
+	// After the package: an interruption leaves a sidecar alone, which
+	// Leftovers reports.
+	if err := os.Remove(s.SidecarPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	return durable.SyncDir(s.Dir)
 }
 
-// Leftovers returns the temporary files interrupted writes left behind.
+// Leftovers returns the temporary files interrupted writes left behind,
+// and sidecars whose package is gone.
 func (s *Store) Leftovers() ([]string, error) {
 	ents, err := os.ReadDir(s.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -151,6 +201,12 @@ func (s *Store) Leftovers() ([]string, error) {
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), tmpPrefix) {
 			names = append(names, e.Name())
+			continue
+		}
+		if pkg, ok := strings.CutSuffix(e.Name(), SidecarExt); ok && IsName(pkg+Ext) {
+			if _, err := os.Stat(s.Path(pkg + Ext)); errors.Is(err, fs.ErrNotExist) {
+				names = append(names, e.Name())
+			}
 		}
 	}
 	return names, nil

@@ -255,3 +255,27 @@ func FuzzParseInfo(f *testing.F) {
 		}
 	})
 }
+
+// The hashes a package read in full gives survive the sidecar's round
+// trip, fill in a scanned update, and a damaged sidecar is refused.
+func TestHashesRoundTrip(t *testing.T) {
+	u := Update{Files: []File{{Name: "CPE.nbt", Path: "a/CPE.nbt", Size: 3, SHA256: strings.Repeat("ab", 32)}}}
+	pkg := &Package{Updates: []Update{u}}
+	h, err := DecodeHashes(pkg.Hashes().Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanned := Update{Files: []File{{Name: "CPE.nbt", Path: "a/CPE.nbt"}}}
+	if !h.Fill(&scanned) || scanned.Files[0] != u.Files[0] {
+		t.Errorf("filled %+v, want %+v", scanned.Files[0], u.Files[0])
+	}
+	other := Update{Files: []File{{Name: "x.cat", Path: "b/x.cat"}}}
+	if h.Fill(&other) || other.Files[0].SHA256 != "" {
+		t.Errorf("Fill of a file the hashes lack: %+v", other.Files[0])
+	}
+	for _, bad := range []string{`[]`, `{"a": {"size": -1, "sha256": "` + strings.Repeat("ab", 32) + `"}}`, `{"a": {"size": 1, "sha256": "xyz"}}`} {
+		if _, err := DecodeHashes([]byte(bad)); err == nil {
+			t.Errorf("DecodeHashes(%s) succeeded", bad)
+		}
+	}
+}

@@ -133,7 +133,9 @@ func (w *Workspace) store(p pendingImport) (Stored, error) {
 	if err != nil {
 		return Stored{}, err
 	}
-	name, created, err := w.Store.Put(raw)
+	// The hashes of every file, learnt checking the package, are kept
+	// beside it: a build need not decompress the files again.
+	name, created, err := w.Store.PutWith(raw, p.pkg.Hashes().Encode())
 	if err != nil {
 		return Stored{}, fmt.Errorf("storing %s: %w", p.file, err)
 	}

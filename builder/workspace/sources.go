@@ -1,8 +1,10 @@
 package workspace
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -18,13 +20,34 @@ import (
 
 // Sources reads a policy file and its packages into a plan.Input: the policy
 // is parsed and checked against the packages (every mistake listed), and
-// the files of the versions the policy offers are read and hashed.
+// the files of the versions the policy offers get their hashes, from the
+// sidecar import kept beside each package, or (for a package stored
+// before sidecars) by reading and hashing them.
 type Sources struct {
 	PolicyPath string
 	Store      *store.Store
 
 	mu   sync.Mutex
 	open map[string]*cab.ReadCloser
+
+	// opened, when set, is told of every file of a package opened for
+	// reading, to hash it or to copy it (tests count them).
+	opened func(pkg, path string)
+}
+
+// countOpens is the view of a package that tells s.opened of every file
+// opened through it.
+type countOpens struct {
+	fs.FS
+	s   *Sources
+	pkg string
+}
+
+func (c countOpens) Open(name string) (fs.File, error) {
+	if c.s.opened != nil {
+		c.s.opened(c.pkg, name)
+	}
+	return c.FS.Open(name)
 }
 
 // Load returns the build input. sourceDateEpoch, when not empty, is the
@@ -67,11 +90,18 @@ func (s *Sources) Load(sourceDateEpoch string) (*plan.Input, error) {
 			return nil, err
 		}
 		pkg, err := update.ScanCabinet(&r.Reader, s.Store.Path(name))
+		var hashes update.Hashes
+		if err == nil {
+			hashes, err = s.sidecar(name)
+		}
 		if err == nil {
 			for i := range pkg.Updates {
 				u := &pkg.Updates[i]
 				if offered[u.RuleID+" "+u.Version.String()] || offered[strings.ToLower(u.Key())+" "+u.Version.String()] {
-					if err = update.HashFiles(&r.Reader, u); err != nil {
+					if hashes.Fill(u) {
+						continue
+					}
+					if err = update.HashFiles(countOpens{&r.Reader, s, name}, u); err != nil {
 						break
 					}
 				} else {
@@ -115,6 +145,19 @@ func (s *Sources) Load(sourceDateEpoch string) (*plan.Input, error) {
 	return in, nil
 }
 
+// sidecar returns the hashes import kept beside a package, nil for a
+// package stored without them.
+func (s *Sources) sidecar(name string) (update.Hashes, error) {
+	b, err := s.Store.Sidecar(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return update.DecodeHashes(b)
+}
+
 // Open opens a package file, for publish.Writer.Open.
 func (s *Sources) Open(src plan.Source) (io.ReadCloser, error) {
 	s.mu.Lock()
@@ -134,6 +177,9 @@ func (s *Sources) Open(src plan.Source) (io.ReadCloser, error) {
 	s.mu.Unlock()
 	for _, f := range r.File {
 		if f.Name == src.Path {
+			if s.opened != nil {
+				s.opened(src.Package, src.Path)
+			}
 			return f.Open()
 		}
 	}
