@@ -269,7 +269,7 @@ func newIndex(pkgs []Package, pol *policy.Policy) *index {
 				ix.byID[u.RuleID] = append(ix.byID[u.RuleID], e)
 				continue
 			}
-			k := strings.ToLower(u.Key())
+			k := u.Identity.Key(u.UpdateType)
 			ix.byKey[k] = append(ix.byKey[k], e)
 		}
 	}
@@ -282,7 +282,7 @@ func (ix *index) updates(r *policy.Rule) []entry {
 	if len(ix.byKey) == 0 {
 		return a
 	}
-	b := ix.byKey[strings.ToLower(r.Identity.String()+" "+r.UpdateType)]
+	b := ix.byKey[r.Identity.Key(r.UpdateType)]
 	if len(b) == 0 {
 		return a
 	}
@@ -340,7 +340,7 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate 
 		return entry{}, false
 	}
 
-	id := site.Identity{DeviceType: r.Identity.DeviceType, Brand: r.Identity.Brand, Model: r.Identity.Model, Revision: r.Identity.Revision, Locale: r.Identity.Locale}
+	id := r.Identity
 	lp := LookupPlan{
 		Path:  site.LookupPath(id, r.UpdateType),
 		Rule:  *r,

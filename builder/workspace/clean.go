@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/update"
 )
 
@@ -22,7 +23,7 @@ func (w *Workspace) Clean(dryRun bool) ([]Cleaned, error) {
 	if err != nil {
 		return nil, err
 	}
-	used := cat.Referenced(w.Doc.Policy())
+	used := referenced(cat, w.Doc.Policy())
 	var unused []update.Stored
 	for _, p := range cat.Packages {
 		if !used[p.Name] {
@@ -51,4 +52,25 @@ func (w *Workspace) Clean(dryRun bool) ([]Cleaned, error) {
 		done = append(done, Cleaned{filepath.Join(w.Store.Dir, name), "left by an interrupted import"})
 	}
 	return done, nil
+}
+
+// referenced returns the names of the packages of c that provide a version some
+// rule of p refers to (approved, pending or restore).
+func referenced(c *update.Catalog, p *policy.Policy) map[string]bool {
+	used := map[string]bool{}
+	for _, r := range p.Rules {
+		for _, v := range []*policy.Version{r.Approved, r.Pending, r.Restore} {
+			if v == nil {
+				continue
+			}
+			for _, sp := range c.Packages {
+				for i := range sp.Updates {
+					if u := &sp.Updates[i]; u.Version == *v && update.Matches(u, r.ID, r.Identity, r.UpdateType) {
+						used[sp.Name] = true
+					}
+				}
+			}
+		}
+	}
+	return used
 }

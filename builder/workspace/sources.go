@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -78,7 +77,7 @@ func (s *Sources) Load(sourceDateEpoch string) (*plan.Input, error) {
 		for _, v := range []*policy.Version{r.Approved, r.Pending} {
 			if v != nil {
 				offered[r.ID+" "+v.String()] = true
-				offered[strings.ToLower(r.Identity.String()+" "+r.UpdateType)+" "+v.String()] = true
+				offered[r.Identity.Key(r.UpdateType)+" "+v.String()] = true
 			}
 		}
 	}
@@ -97,7 +96,7 @@ func (s *Sources) Load(sourceDateEpoch string) (*plan.Input, error) {
 		if err == nil {
 			for i := range pkg.Updates {
 				u := &pkg.Updates[i]
-				if offered[u.RuleID+" "+u.Version.String()] || offered[strings.ToLower(u.Key())+" "+u.Version.String()] {
+				if offered[u.RuleID+" "+u.Version.String()] || offered[u.Identity.Key(u.UpdateType)+" "+u.Version.String()] {
 					if hashes.Fill(u) {
 						continue
 					}
