@@ -17,7 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// outFlag() is the site directory flag, made afresh for each app: a flag
+// outFlag is the site directory flag, made afresh for each app: a flag
 // object keeps the value of the run that parsed it.
 func outFlag() cli.Flag {
 	return &cli.StringFlag{Name: "out", Value: "site", Usage: "the site `DIR` holding the trees and the current link"}
@@ -45,28 +45,7 @@ func buildCommands() []*cli.Command {
 			Usage:     "make a built tree live, or go back to the previous one",
 			ArgsUsage: "[TREE-ID]",
 			Flags:     []cli.Flag{outFlag(), &cli.BoolFlag{Name: "revert", Usage: "make the previously published tree live again"}},
-			Action: func(c *cli.Context) error {
-				w := &publish.Writer{Dir: c.String("out"), Keep: 1 << 20}
-				if c.Bool("revert") {
-					if c.NArg() > 0 {
-						return usageErrorf("publish: --revert takes no tree id")
-					}
-					id, err := w.Revert()
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(c.App.Writer, "reverted: %s is live\n", id)
-					return nil
-				}
-				if c.NArg() != 1 {
-					return usageErrorf("publish: give a tree id, or --revert")
-				}
-				if err := w.Publish(c.Args().First()); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.App.Writer, "published: %s is live\n", c.Args().First())
-				return nil
-			},
+			Action:    runPublish,
 		},
 		{
 			Name:      "verify",
@@ -85,27 +64,7 @@ func buildCommands() []*cli.Command {
 			Usage: "make an Ed25519 key pair for signing manifests",
 			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Value: "duws", Usage: "write `PREFIX`.key and PREFIX.pub"}},
 			Action: func(c *cli.Context) error {
-				priv, pub, err := publish.GenerateKey(rand.Reader)
-				if err != nil {
-					return err
-				}
-				prefix := c.String("out")
-				f, err := os.OpenFile(prefix+".key", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-				if err != nil {
-					return err
-				}
-				if _, err := f.Write(priv); err != nil {
-					f.Close()
-					return err
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
-				if err := os.WriteFile(prefix+".pub", pub, 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.App.Writer, "wrote %s.key (keep it secret, out of the policy repository) and %s.pub\n", prefix, prefix)
-				return nil
+				return runKeygen(c.App.Writer, c.String("out"))
 			},
 		},
 		{
@@ -121,6 +80,52 @@ func buildCommands() []*cli.Command {
 			},
 		},
 	}
+}
+
+func runPublish(c *cli.Context) error {
+	w := &publish.Writer{Dir: c.String("out"), Keep: 1 << 20}
+	if c.Bool("revert") {
+		if c.NArg() > 0 {
+			return usageErrorf("publish: --revert takes no tree id")
+		}
+		id, err := w.Revert()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "reverted: %s is live\n", id)
+		return nil
+	}
+	if c.NArg() != 1 {
+		return usageErrorf("publish: give a tree id, or --revert")
+	}
+	if err := w.Publish(c.Args().First()); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "published: %s is live\n", c.Args().First())
+	return nil
+}
+
+func runKeygen(stdout io.Writer, prefix string) error {
+	priv, pub, err := publish.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(prefix+".key", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(priv); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(prefix+".pub", pub, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s.key (keep it secret, out of the policy repository) and %s.pub\n", prefix, prefix)
+	return nil
 }
 
 type buildOptions struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// policyFlag() is the policy file flag, made afresh for each app: a flag
+// policyFlag is the policy file flag, made afresh for each app: a flag
 // object keeps the value of the run that parsed it.
 func policyFlag() cli.Flag {
 	return &cli.StringFlag{Name: "policy", Value: "policy.yaml", Usage: "the approval policy `FILE`", EnvVars: []string{"DUWS_POLICY"}}
@@ -197,39 +197,9 @@ func runLifecycle(stdout io.Writer, policyPath, op string, selectors []string, d
 	if err != nil {
 		return err
 	}
-	var descs, skipped []string
-	var errs []error
-	for _, r := range rules {
-		var desc string
-		var err error
-		switch op {
-		case "approve":
-			desc, err = w.Doc.Approve(r.ID)
-		case "reset":
-			desc, err = w.Doc.Reset(r.ID)
-		case "restore":
-			desc, err = w.Doc.Restore(r.ID, force)
-		case "remove":
-			desc, err = w.Doc.Remove(r.ID)
-		}
-		if err != nil {
-			// A pattern may select rules the operation does not apply
-			// to; those are skipped, and only a selection where nothing
-			// applies is an error.
-			if len(rules) > 1 && (errors.Is(err, policy.ErrNothingPending) || errors.Is(err, policy.ErrNoRestore)) {
-				skipped = append(skipped, fmt.Sprintf("skipped %s: %v", r, errors.Unwrap(err)))
-				continue
-			}
-			errs = append(errs, err)
-			continue
-		}
-		descs = append(descs, desc)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("nothing changed: %w", errors.Join(errs...))
-	}
-	if len(descs) == 0 {
-		return fmt.Errorf("nothing changed: no selected rule has anything to %s\n%s", op, strings.Join(skipped, "\n"))
+	descs, skipped, err := applyLifecycle(w.Doc, op, rules, force)
+	if err != nil {
+		return err
 	}
 	for _, s := range skipped {
 		fmt.Fprintln(stdout, s)
@@ -254,6 +224,45 @@ func runLifecycle(stdout io.Writer, policyPath, op string, selectors []string, d
 		fmt.Fprintln(stdout, d)
 	}
 	return nil
+}
+
+// applyLifecycle makes the edit op on each selected rule, in the Doc only,
+// and returns what changed and what was skipped.
+func applyLifecycle(doc *policy.Doc, op string, rules []*policy.Rule, force bool) (descs, skipped []string, err error) {
+	var errs []error
+	for _, r := range rules {
+		var desc string
+		var err error
+		switch op {
+		case "approve":
+			desc, err = doc.Approve(r.ID)
+		case "reset":
+			desc, err = doc.Reset(r.ID)
+		case "restore":
+			desc, err = doc.Restore(r.ID, force)
+		case "remove":
+			desc, err = doc.Remove(r.ID)
+		}
+		if err != nil {
+			// A pattern may select rules the operation does not apply
+			// to; those are skipped, and only a selection where nothing
+			// applies is an error.
+			if len(rules) > 1 && (errors.Is(err, policy.ErrNothingPending) || errors.Is(err, policy.ErrNoRestore)) {
+				skipped = append(skipped, fmt.Sprintf("skipped %s: %v", r, errors.Unwrap(err)))
+				continue
+			}
+			errs = append(errs, err)
+			continue
+		}
+		descs = append(descs, desc)
+	}
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("nothing changed: %w", errors.Join(errs...))
+	}
+	if len(descs) == 0 {
+		return nil, nil, fmt.Errorf("nothing changed: no selected rule has anything to %s\n%s", op, strings.Join(skipped, "\n"))
+	}
+	return descs, skipped, nil
 }
 
 func testDeviceCommand() *cli.Command {

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/duws/duws/builder/store"
 )
 
 // TestMain lets tests run this test binary as the duws command, for tests
@@ -113,7 +111,7 @@ func TestImportRefusesBadPackageAndWritesNothing(t *testing.T) {
 	if string(before) != string(after) {
 		t.Error("policy changed by a failed import")
 	}
-	if names, _ := (&store.Store{Dir: filepath.Join(dir, "packages")}).List(); len(names) != 0 {
+	if names, _ := filepath.Glob(filepath.Join(dir, "packages", "*")); len(names) != 0 {
 		t.Errorf("store holds %v after a failed import", names)
 	}
 }
