@@ -263,12 +263,8 @@ func (w *Writer) existingFiles() known {
 	k := known{inTree: map[reuseKey]string{}, shared: map[reuseKey]bool{}, listed: map[string]bool{}}
 	ids, _ := w.Trees()
 	for _, id := range ids {
-		b, err := os.ReadFile(filepath.Join(w.Dir, site.TreesDir, id, site.ManifestName))
+		m, err := site.ReadTreeManifest(os.DirFS(w.Dir), id)
 		if err != nil {
-			continue
-		}
-		var m site.Manifest
-		if json.Unmarshal(b, &m) != nil {
 			continue
 		}
 		for _, f := range m.Files {
@@ -335,14 +331,7 @@ func (w *Writer) Trees() ([]string, error) {
 
 // Current returns the id of the live tree, "" when none is.
 func (w *Writer) Current() (string, error) {
-	target, err := os.Readlink(filepath.Join(w.Dir, site.CurrentName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return filepath.Base(target), nil
+	return site.LiveTree(os.DirFS(w.Dir))
 }
 
 // History returns the published trees, oldest first.
@@ -459,12 +448,8 @@ func (w *Writer) prune(h []string) error {
 	}
 	// What the deleted trees listed and no kept tree does.
 	listedBy := func(id string) []string {
-		b, err := os.ReadFile(filepath.Join(w.Dir, site.TreesDir, id, site.ManifestName))
+		m, err := site.ReadTreeManifest(os.DirFS(w.Dir), id)
 		if err != nil {
-			return nil
-		}
-		var m site.Manifest
-		if json.Unmarshal(b, &m) != nil {
 			return nil
 		}
 		var out []string

@@ -26,6 +26,26 @@ func ResolveTree(fsys fs.FS) (string, error) {
 	return ".", nil
 }
 
+// LiveTree returns the id of the live tree of a site directory (the name
+// its current link points at), "" when no tree is live.
+func LiveTree(fsys fs.FS) (string, error) {
+	target, err := fs.ReadLink(fsys, CurrentName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return path.Base(strings.ReplaceAll(target, `\`, "/")), nil
+}
+
+// ReadTreeManifest reads the manifest of tree id of a site directory.
+func ReadTreeManifest(fsys fs.FS, id string) (*Manifest, error) {
+	dir := path.Join(TreesDir, id)
+	m, _, err := ReadManifest(fsys, dir, dir)
+	return m, err
+}
+
 // ReadManifest reads and decodes the manifest of the tree at dir of fsys,
 // returning its bytes too (they are what a signature signs). name is how
 // errors name the tree.
