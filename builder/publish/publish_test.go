@@ -19,7 +19,7 @@ import (
 	"github.com/duws/duws/builder/internal/plantest"
 	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/site"
-	"github.com/google/go-cmp/cmp"
+	"github.com/duws/duws/internal/fleettest"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -92,20 +92,7 @@ func listing(t testing.TB, root string) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *updateGolden {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
+	fleettest.Golden(t, name, got, *updateGolden)
 }
 
 func TestGoldenTree(t *testing.T) {

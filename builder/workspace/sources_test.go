@@ -8,6 +8,7 @@ import (
 
 	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/publish"
+	"github.com/duws/duws/internal/fleettest"
 )
 
 // A build over packages import stored reads each cabinet once: the hashes
@@ -15,17 +16,8 @@ import (
 // at most once per build (to copy it into the tree), and none is opened
 // only to hash it.
 func TestBuildDecompressesEachOfferedFileOnce(t *testing.T) {
-	dir := t.TempDir()
-	pol, err := os.ReadFile("../../policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	policyPath := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policyPath, pol, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	vendor, _ := filepath.Glob("../../examples/vendor/*")
-	if _, err := importFiles(t, policyPath, vendor...); err != nil {
+	dir, policyPath := fleettest.ExampleFleet(t, "../..")
+	if _, err := importFiles(t, policyPath, vendorFiles(t, dir)...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -69,12 +61,8 @@ func TestBuildDecompressesEachOfferedFileOnce(t *testing.T) {
 // A store from before sidecars still builds: the offered files are read
 // and hashed, and give the same plan.
 func TestBuildWithoutSidecars(t *testing.T) {
-	dir := t.TempDir()
-	pol, _ := os.ReadFile("../../policy.yaml")
-	policyPath := filepath.Join(dir, "policy.yaml")
-	os.WriteFile(policyPath, pol, 0o644)
-	vendor, _ := filepath.Glob("../../examples/vendor/*")
-	if _, err := importFiles(t, policyPath, vendor...); err != nil {
+	dir, policyPath := fleettest.ExampleFleet(t, "../..")
+	if _, err := importFiles(t, policyPath, vendorFiles(t, dir)...); err != nil {
 		t.Fatal(err)
 	}
 	load := func() *plan.Plan {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/store"
+	"github.com/duws/duws/internal/fleettest"
 )
 
 // TestMain lets tests run this test binary as a child that imports, for
@@ -36,35 +37,10 @@ func TestMain(m *testing.M) {
 // temporary directory and returns the policy path.
 func fleet(t *testing.T) (dir, policyPath string) {
 	t.Helper()
-	dir = t.TempDir()
-	policyPath = filepath.Join(dir, "policy.yaml")
-	bare := "# test policy\npackages: packages\nservice:\n  internal_url: https://ucupdates-r2.contoso.com\n  external_url: https://ucupdates-r2.contoso.com:4443\ntopology_sites: [Dublin]\nrules: []\ntest_devices: []\n"
-	if err := os.WriteFile(policyPath, []byte(bare), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	vendor := filepath.Join(dir, "vendor")
-	os.Mkdir(vendor, 0o755)
-	ents, err := os.ReadDir("../../examples/vendor")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("../../examples/vendor", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(vendor, e.Name()), b, 0o644)
-	}
-	return dir, policyPath
+	return fleettest.Fleet(t, "../..", fleettest.Bare)
 }
 
-func vendorFiles(t *testing.T, dir string) []string {
-	files, err := filepath.Glob(filepath.Join(dir, "vendor", "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no vendor packages: %v", err)
-	}
-	return files
-}
+var vendorFiles = fleettest.VendorFiles
 
 // importFiles opens the policy and imports files.
 func importFiles(t *testing.T, policyPath string, files ...string) (Report, error) {

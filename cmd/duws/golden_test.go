@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/duws/duws/internal/fleettest"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -65,37 +65,13 @@ func TestExampleTreeGolden(t *testing.T) {
 		}
 		return siteListing(t, out)
 	}
-	path := filepath.Join("testdata", "example-tree.golden")
-	got := build(t, "../../policy.yaml")
-	if *updateGolden {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("tree of policy.yaml (-want +got):\n%s", diff)
-	}
+	fleettest.Golden(t, "example-tree.golden", build(t, "../../policy.yaml"), *updateGolden)
 
 	// The same policy over a store filled by duws import, rather than
 	// the committed one, gives the same tree.
-	dir := t.TempDir()
-	pol, err := os.ReadFile("../../policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	policyPath := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policyPath, pol, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	vendor, _ := filepath.Glob("../../examples/vendor/*")
-	if code, stdout, stderr := runCLI(t, append([]string{"import", "--policy", policyPath}, vendor...)...); code != 0 {
+	dir, policyPath := fleettest.ExampleFleet(t, "../..")
+	if code, stdout, stderr := runCLI(t, append([]string{"import", "--policy", policyPath}, fleettest.VendorFiles(t, dir)...)...); code != 0 {
 		t.Fatalf("duws import: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if diff := cmp.Diff(string(want), build(t, policyPath)); diff != "" {
-		t.Errorf("tree of policy.yaml over an imported store (-want +got):\n%s", diff)
-	}
+	fleettest.Golden(t, "example-tree.golden", build(t, policyPath), false)
 }

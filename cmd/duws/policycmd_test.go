@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/duws/duws/internal/fleettest"
 )
 
 // TestMain lets tests run this test binary as the duws command, for tests
@@ -20,34 +22,7 @@ func TestMain(m *testing.M) {
 // temporary directory and returns the policy path.
 func fleet(t *testing.T) (dir, policyPath string) {
 	t.Helper()
-	dir = t.TempDir()
-	policyPath = filepath.Join(dir, "policy.yaml")
-	bare := "# test policy\npackages: packages\nservice:\n  internal_url: https://ucupdates-r2.contoso.com\n  external_url: https://ucupdates-r2.contoso.com:4443\ntopology_sites: [Dublin]\nrules: []\ntest_devices: []\n"
-	if err := os.WriteFile(policyPath, []byte(bare), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	vendor := filepath.Join(dir, "vendor")
-	os.Mkdir(vendor, 0o755)
-	ents, err := os.ReadDir("../../examples/vendor")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("../../examples/vendor", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(vendor, e.Name()), b, 0o644)
-	}
-	return dir, policyPath
-}
-
-func vendorFiles(t *testing.T, dir string) []string {
-	files, err := filepath.Glob(filepath.Join(dir, "vendor", "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no vendor packages: %v", err)
-	}
-	return files
+	return fleettest.Fleet(t, "../..", fleettest.Bare)
 }
 
 func TestImportAndLifecycle(t *testing.T) {
