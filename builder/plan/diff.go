@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -174,6 +175,17 @@ func WriteText(w io.Writer, changes []Change) {
 	for _, c := range changes {
 		fmt.Fprintf(w, "%s  %-10s %-24s %s -> %s\n", c.Rule, c.Audience, c.Reported, c.Before, c.After)
 	}
+}
+
+// WriteJSON writes changes as a JSON array (empty, not null, when there
+// are none), for scripts.
+func WriteJSON(w io.Writer, changes []Change) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if changes == nil {
+		changes = []Change{}
+	}
+	return enc.Encode(changes)
 }
 
 // WriteMarkdown writes changes for a pull-request comment.

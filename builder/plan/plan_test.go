@@ -133,3 +133,19 @@ func TestInvariants(t *testing.T) {
 		})
 	}
 }
+
+// No changes are an empty array for scripts, not null; changes keep their
+// field names.
+func TestWriteJSON(t *testing.T) {
+	var b strings.Builder
+	if err := plan.WriteJSON(&b, nil); err != nil || b.String() != "[]\n" {
+		t.Errorf("no changes: %q, %v", b.String(), err)
+	}
+	b.Reset()
+	plan.WriteJSON(&b, []plan.Change{{Rule: "UCPhone/HP/4120/A/ENU CPE", Audience: site.Test, Reported: "1.0.0.1", Before: "x", After: "y"}})
+	for _, want := range []string{`"rule": "UCPhone/HP/4120/A/ENU CPE"`, `"audience": "test"`, `"reported": "1.0.0.1"`, `"before": "x"`, `"after": "y"`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, b.String())
+		}
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -257,12 +256,7 @@ func runPlan(stdout io.Writer, policyPath, against string, markdown, asJSON bool
 	changes := plan.Diff(before, plan.PlanView(p))
 	switch {
 	case asJSON:
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if changes == nil {
-			changes = []plan.Change{}
-		}
-		if err := enc.Encode(changes); err != nil {
+		if err := plan.WriteJSON(stdout, changes); err != nil {
 			return err
 		}
 	case markdown:
