@@ -90,6 +90,11 @@ func (w *Workspace) Import(files []string) (Report, error) {
 	if !rep.Changed {
 		return rep, nil
 	}
+	if w.beforeSave != nil {
+		if err := w.beforeSave(); err != nil {
+			return rep, err
+		}
+	}
 	return rep, w.Save()
 }
 

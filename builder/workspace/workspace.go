@@ -23,6 +23,10 @@ type Workspace struct {
 	Path  string // the policy file
 	Doc   *policy.Doc
 	Store *store.Store
+
+	// beforeSave, when set, runs as Import is about to save the policy:
+	// tests inject a failure there.
+	beforeSave func() error
 }
 
 // StoreDir is where the store of the policy at policyPath lives: its

@@ -229,3 +229,45 @@ func TestImportInterrupted(t *testing.T) {
 	}
 	t.Logf("%d imports killed part-way", killed)
 }
+
+// An import that fails after storing its packages and before saving the
+// policy leaves the policy as it was, and the packages it stored are
+// adopted by the next import, which finishes the job.
+func TestImportFailsBeforeSave(t *testing.T) {
+	refDir, refPol := fleet(t)
+	if _, err := importFiles(t, refPol, vendorFiles(t, refDir)...); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(refPol)
+
+	dir, pol := fleet(t)
+	before, _ := os.ReadFile(pol)
+	w, err := Open(pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fault := errors.New("disk on fire")
+	w.beforeSave = func() error { return fault }
+	if _, err := w.Import(vendorFiles(t, dir)); !errors.Is(err, fault) {
+		t.Fatalf("Import = %v, want the injected fault", err)
+	}
+	if after, _ := os.ReadFile(pol); string(after) != string(before) {
+		t.Error("the policy changed although saving it failed")
+	}
+	stored, _ := w.Store.List()
+	if len(stored) == 0 {
+		t.Fatal("nothing stored before the fault")
+	}
+	rep, err := importFiles(t, pol, vendorFiles(t, dir)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rep.Packages {
+		if p.Created {
+			t.Errorf("%s stored again; want the package the failed import stored adopted", p.File)
+		}
+	}
+	if got, _ := os.ReadFile(pol); string(got) != string(want) {
+		t.Errorf("after the fault and a re-import the policy differs:\n%s\nwant:\n%s", got, want)
+	}
+}
