@@ -42,8 +42,9 @@ import (
 type Input struct {
 	Policy      *policy.Policy
 	PolicyBytes []byte
-	// Packages are the stored packages, read with update.Read (so with
-	// file hashes). Their order does not matter.
+	// Packages are the stored packages: every update with its version,
+	// and the files with their hashes of the versions the policy offers
+	// (as workspace.Sources reads them). Their order does not matter.
 	Packages []Package
 	// Built is the build time the manifest records: SOURCE_DATE_EPOCH, or
 	// the newest input. Never the clock.

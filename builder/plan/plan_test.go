@@ -25,7 +25,7 @@ type fakeFiles = plantest.Files
 
 const policyHead = plantest.PolicyHead
 
-// told returns the version a table sends a device on v, "" for none.
+// toldVersion returns the version a table sends a device on v, "" for none.
 func toldVersion(t *testing.T, p *plan.Plan, tab *site.Table, v string) string {
 	t.Helper()
 	pv, err := device.ParseVersion(v)
