@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/duws/duws/builder/build"
 	"github.com/duws/duws/builder/device"
+	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/publish"
 	"github.com/duws/duws/builder/update"
 	"github.com/duws/duws/responder"
 )
@@ -61,8 +62,8 @@ func wantTold(hasRule bool, approved, pending string, test, keepNewer bool, repo
 func convergeSite(t *testing.T, head, rule string) http.Handler {
 	t.Helper()
 	id, _ := policy.ParseIdentity(cx600)
-	files := map[build.Source][]byte{}
-	pkg := build.Package{Name: "p.cab"}
+	files := map[plan.Source][]byte{}
+	pkg := plan.Package{Name: "p.cab"}
 	for _, vs := range []string{vRestore, vApproved, vPending} {
 		v, _ := policy.ParseVersion(vs)
 		u := update.Update{RuleID: update.DerivedRuleID(id, "CPE"), Identity: id, UpdateType: "CPE", Version: v}
@@ -71,7 +72,7 @@ func convergeSite(t *testing.T, head, rule string) http.Handler {
 			sum := sha256.Sum256(data)
 			file := update.File{Name: name, Path: u.Dir() + "/" + name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
 			u.Files = append(u.Files, file)
-			files[build.Source{Package: pkg.Name, Path: file.Path}] = data
+			files[plan.Source{Package: pkg.Name, Path: file.Path}] = data
 		}
 		pkg.Updates = append(pkg.Updates, u)
 	}
@@ -84,15 +85,15 @@ func convergeSite(t *testing.T, head, rule string) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := build.MakePlan(&build.Input{Policy: pol, PolicyBytes: []byte(src), Packages: []build.Package{pkg}, Built: time.Date(2013, 7, 1, 0, 0, 0, 0, time.UTC)})
+	pl, err := plan.MakePlan(&plan.Input{Policy: pol, PolicyBytes: []byte(src), Packages: []plan.Package{pkg}, Built: time.Date(2013, 7, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	w := &build.Writer{Dir: dir, Keep: 1, Open: func(s build.Source) (io.ReadCloser, error) {
+	w := &publish.Writer{Dir: dir, Keep: 1, Open: func(s plan.Source) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(files[s])), nil
 	}}
-	st, err := w.Write(plan)
+	st, err := w.Write(pl)
 	if err != nil {
 		t.Fatal(err)
 	}

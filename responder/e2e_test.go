@@ -22,8 +22,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/duws/duws/builder/build"
+	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/publish"
 	"github.com/duws/duws/builder/update"
 	"github.com/duws/duws/responder"
 )
@@ -34,16 +35,16 @@ const cx600 = "UCPhone/Polycom/CX600/A/ENU"
 // a test device by MAC, and an image large enough to stream.
 type fixture struct {
 	site  string
-	files map[build.Source][]byte
-	in    *build.Input
-	w     *build.Writer
+	files map[plan.Source][]byte
+	in    *plan.Input
+	w     *publish.Writer
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{site: t.TempDir(), files: map[build.Source][]byte{}}
+	f := &fixture{site: t.TempDir(), files: map[plan.Source][]byte{}}
 	id, _ := policy.ParseIdentity(cx600)
-	pkg := build.Package{Name: "p.cab"}
+	pkg := plan.Package{Name: "p.cab"}
 	for _, vs := range []string{"4.0.7577.4100", "4.0.7577.4363", "4.0.7577.4398"} {
 		v, _ := policy.ParseVersion(vs)
 		u := update.Update{RuleID: update.DerivedRuleID(id, "CPE"), Identity: id, UpdateType: "CPE", Version: v}
@@ -52,12 +53,12 @@ func newFixture(t testing.TB) *fixture {
 			sum := sha256.Sum256(data)
 			file := update.File{Name: name, Path: u.Dir() + "/" + name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
 			u.Files = append(u.Files, file)
-			f.files[build.Source{Package: pkg.Name, Path: file.Path}] = data
+			f.files[plan.Source{Package: pkg.Name, Path: file.Path}] = data
 		}
 		pkg.Updates = append(pkg.Updates, u)
 	}
-	f.in = &build.Input{Packages: []build.Package{pkg}, Built: time.Date(2013, 7, 1, 0, 0, 0, 0, time.UTC)}
-	f.w = &build.Writer{Dir: f.site, Keep: 200, Open: func(s build.Source) (io.ReadCloser, error) {
+	f.in = &plan.Input{Packages: []plan.Package{pkg}, Built: time.Date(2013, 7, 1, 0, 0, 0, 0, time.UTC)}
+	f.w = &publish.Writer{Dir: f.site, Keep: 200, Open: func(s plan.Source) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(f.files[s])), nil
 	}}
 	f.publish(t, "4.0.7577.4363", "4.0.7577.4398")
@@ -91,11 +92,11 @@ rules:
 		t.Fatal(err)
 	}
 	f.in.Policy, f.in.PolicyBytes = p, []byte(src)
-	plan, err := build.MakePlan(f.in)
+	pl, err := plan.MakePlan(f.in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := f.w.Write(plan)
+	st, err := f.w.Write(pl)
 	if err != nil {
 		t.Fatal(err)
 	}

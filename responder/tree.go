@@ -92,7 +92,7 @@ func readJSON(path string, v any) error {
 
 // lookup returns the lookup table for an identity and update type, or nil
 // when the tree has none (the device has no rule).
-func (t *Tree) lookup(id site.Identity, updateType string) (*site.Lookup, error) {
+func (t *Tree) lookup(id device.Identity, updateType string) (*site.Lookup, error) {
 	k := lookupKey{id.DeviceType, id.Brand, id.Model, id.Revision, id.Locale, updateType}
 	t.mu.RLock()
 	l, ok := t.byKey[k]
@@ -116,7 +116,7 @@ func (t *Tree) lookup(id site.Identity, updateType string) (*site.Lookup, error)
 // (or anyone posting checks) choose.
 const maxSpellings = 100000
 
-func (t *Tree) lookupPath(id site.Identity, updateType string) (*site.Lookup, error) {
+func (t *Tree) lookupPath(id device.Identity, updateType string) (*site.Lookup, error) {
 	p := site.LookupPath(id, updateType)
 	if v, ok := t.lookups.Load(p); ok {
 		if l, ok := v.(*site.Lookup); ok {
@@ -156,7 +156,7 @@ func (t *Tree) answer(p string) ([]byte, error) {
 // decide returns the answer for a check and the update each module is
 // offered ("" for none), following the tree's tables.
 func (t *Tree) decide(r *Request, test bool) ([]byte, []string, error) {
-	id := site.Identity{DeviceType: r.DeviceType, Brand: r.Vendor, Model: r.Model, Revision: r.Revision, Locale: r.Locale}
+	id := device.Identity{DeviceType: r.DeviceType, Brand: r.Vendor, Model: r.Model, Revision: r.Revision, Locale: r.Locale}
 	aud := site.Production
 	if test {
 		aud = site.Test

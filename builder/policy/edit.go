@@ -217,7 +217,7 @@ func selectRules(rules []Rule, sel string) ([]int, error) {
 		}
 	next:
 		for i, r := range rules {
-			for j, part := range r.Identity.parts() {
+			for j, part := range r.Identity.Parts() {
 				if ok, _ := path.Match(pats[j], strings.ToLower(part)); !ok {
 					continue next
 				}

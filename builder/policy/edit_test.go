@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/duws/duws/builder/durable"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -22,7 +23,9 @@ const (
 	idHP4110 = "a1b2c3d4-0000-4000-8000-000000000001"
 )
 
-func hp4110() Identity { return Identity{"UCPhone", "HP", "4110", "A", "ENU"} }
+func hp4110() Identity {
+	return Identity{DeviceType: "UCPhone", Brand: "HP", Model: "4110", Revision: "A", Locale: "ENU"}
+}
 
 func importWith(opts ImportOptions, id string, identity Identity, v string) func(*Doc) (string, error) {
 	return func(d *Doc) (string, error) {
@@ -136,31 +139,31 @@ func TestEditGolden(t *testing.T) {
 		},
 		{
 			name: "full-import-pending", input: "full",
-			op:      importOp(idAastra, Identity{"UCPhone", "Aastra", "6725ip", "Rev1", "ENU"}, "4.0.7577.4398"),
+			op:      importOp(idAastra, Identity{DeviceType: "UCPhone", Brand: "Aastra", Model: "6725ip", Revision: "Rev1", Locale: "ENU"}, "4.0.7577.4398"),
 			desc:    "pending UCPhone/Aastra/6725ip/Rev1/ENU CPE: 4.0.7577.4398",
 			changed: 1,
 		},
 		{
 			name: "full-import-replace", input: "full",
-			op:      importOp(idCX600, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "4.0.7577.4400"),
+			op:      importOp(idCX600, Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}, "4.0.7577.4400"),
 			desc:    "pending UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4400 (was 4.0.7577.4398)",
 			changed: 2,
 		},
 		{
 			name: "full-import-no-id", input: "full",
-			op:      importWith(ImportOptions{DerivedID: true}, idHP4110, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "4.0.7577.4400"),
+			op:      importWith(ImportOptions{DerivedID: true}, idHP4110, Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}, "4.0.7577.4400"),
 			desc:    "pending UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4400 (was 4.0.7577.4398) (the package names no rule id: kept the policy's 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b)",
 			changed: 2,
 		},
 		{
 			name: "full-import-keep-policy-id", input: "full",
-			op:      importWith(ImportOptions{OnIDConflict: KeepPolicyID}, idHP4110, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "4.0.7577.4400"),
+			op:      importWith(ImportOptions{OnIDConflict: KeepPolicyID}, idHP4110, Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}, "4.0.7577.4400"),
 			desc:    "pending UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4400 (was 4.0.7577.4398) (kept the policy's id 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b; the package says a1b2c3d4-0000-4000-8000-000000000001)",
 			changed: 2,
 		},
 		{
 			name: "full-import-adopt-package-id", input: "full",
-			op:      importWith(ImportOptions{OnIDConflict: AdoptPackageID}, idHP4110, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "4.0.7577.4400"),
+			op:      importWith(ImportOptions{OnIDConflict: AdoptPackageID}, idHP4110, Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}, "4.0.7577.4400"),
 			desc:    "pending UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4400 (was 4.0.7577.4398) (id changed from 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b to the package's a1b2c3d4-0000-4000-8000-000000000001)",
 			changed: 4,
 		},
@@ -242,7 +245,7 @@ func TestEditGolden(t *testing.T) {
 		},
 		{
 			name: "odd-import-pending", input: "odd",
-			op:      importOp(idAastra, Identity{"UCPhone", "Aastra", "6725ip", "Rev1", "ENU"}, "4.0.7577.4398"),
+			op:      importOp(idAastra, Identity{DeviceType: "UCPhone", Brand: "Aastra", Model: "6725ip", Revision: "Rev1", Locale: "ENU"}, "4.0.7577.4398"),
 			desc:    "pending UCPhone/Aastra/6725ip/Rev1/ENU CPE: 4.0.7577.4398",
 			changed: 1,
 		},
@@ -370,7 +373,7 @@ func TestEditNoFinalNewline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := d.ImportVersion(idCX600, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "CPE", *ver("1.0.0.1")); err != nil {
+	if _, _, err := d.ImportVersion(idCX600, Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}, "CPE", *ver("1.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.AddTestDevice(TestDevice{Name: "lab", MAC: "0004f2000001"}); err != nil {
@@ -408,9 +411,9 @@ func TestEditErrors(t *testing.T) {
 			`malformed rule id "6b1d": want a GUID like 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b`, nil},
 		{"import with other identity", importOp(idCX600, hp4110(), "1.0.0.1"),
 			`rule 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b is "UCPhone/Polycom/CX600/A/ENU CPE" in the policy but "UCPhone/HP/4110/A/ENU CPE" in the package: the package reuses another device's rule id; remove the policy's rule (duws remove 6b1d3f2e) or correct the package`, nil},
-		{"import with other id", importOp(idHP4110, Identity{"ucphone", "polycom", "cx600", "a", "enu"}, "1.0.0.1"),
+		{"import with other id", importOp(idHP4110, Identity{DeviceType: "ucphone", Brand: "polycom", Model: "cx600", Revision: "a", Locale: "enu"}, "1.0.0.1"),
 			`rule "UCPhone/Polycom/CX600/A/ENU CPE" has id 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b in the policy but a1b2c3d4-0000-4000-8000-000000000001 in the package: import with --keep-policy-id to keep 6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b, or with --adopt-package-id to change the rule's id to a1b2c3d4-0000-4000-8000-000000000001: rule id conflict`, ErrIDConflict},
-		{"import bad identity", importOp(idHP4110, Identity{"UCPhone", "HP", "..", "A", "ENU"}, "1.0.0.1"),
+		{"import bad identity", importOp(idHP4110, Identity{DeviceType: "UCPhone", Brand: "HP", Model: "..", Revision: "A", Locale: "ENU"}, "1.0.0.1"),
 			`malformed identity "UCPhone/HP/../A/ENU": Model contains ".."`, nil},
 		{"import bad update type", func(d *Doc) (string, error) {
 			_, desc, err := d.ImportVersion(idHP4110, hp4110(), "", *ver("1.0.0.1"))
@@ -461,7 +464,7 @@ func TestEditErrors(t *testing.T) {
 
 func TestImportNoChange(t *testing.T) {
 	d := loadDoc(t, "full")
-	cx600 := Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}
+	cx600 := Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}
 	for _, tt := range []struct{ v, desc string }{
 		{"4.0.7577.4363", "UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4363 already approved"},
 		{"4.0.7577.4398", "UCPhone/Polycom/CX600/A/ENU CPE: 4.0.7577.4398 already pending"},
@@ -609,7 +612,7 @@ func TestEditThenWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := WriteFile(path, data, 0o644); err != nil {
+	if err := durable.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d, err := Load(path)
@@ -629,7 +632,7 @@ func TestEditThenWrite(t *testing.T) {
 		}
 	}
 	out, _ := d.Bytes()
-	if err := WriteFile(path, out, 0o644); err != nil {
+	if err := durable.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d2, err := Load(path)

@@ -99,7 +99,7 @@ func fuzzEdits(t *testing.T, data []byte, p *Policy) {
 	}
 
 	newID := "ffffffff-ffff-4fff-8fff-ffffffffffff"
-	newIdentity := Identity{"Fuzz", "Fuzz", "Fuzz", "Fuzz", "Fuzz"}
+	newIdentity := Identity{DeviceType: "Fuzz", Brand: "Fuzz", Model: "Fuzz", Revision: "Fuzz", Locale: "Fuzz"}
 	fresh := true
 	for _, r := range p.Rules {
 		if r.ID == newID || strings.EqualFold(r.Identity.String(), newIdentity.String()) {

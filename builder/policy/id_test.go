@@ -29,7 +29,7 @@ func TestIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, id); diff != "" {
+	if diff := cmp.Diff(Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}, id); diff != "" {
 		t.Errorf("ParseIdentity (-want +got):\n%s", diff)
 	}
 	if got := id.String(); got != "UCPhone/Polycom/CX600/A/ENU" {
@@ -52,7 +52,7 @@ func TestIdentity(t *testing.T) {
 			t.Errorf("ParseIdentity(%q) error = %v, want %s", in, err, want)
 		}
 	}
-	if err := (Identity{"UCPhone", "Polycom", "CX/600", "A", "ENU"}).Check(); err == nil {
+	if err := (Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX/600", Revision: "A", Locale: "ENU"}).Check(); err == nil {
 		t.Error(`Check accepted a component with "/"`)
 	}
 }

@@ -101,11 +101,11 @@ func TestEditLayouts(t *testing.T) {
 			return err
 		}},
 		{"import pending", func(d *Doc) error {
-			_, _, err := d.ImportVersion(idAastra, Identity{"UCPhone", "Aastra", "6725ip", "Rev1", "ENU"}, "CPE", Version{2, 0, 0, 2})
+			_, _, err := d.ImportVersion(idAastra, Identity{DeviceType: "UCPhone", Brand: "Aastra", Model: "6725ip", Revision: "Rev1", Locale: "ENU"}, "CPE", Version{2, 0, 0, 2})
 			return err
 		}},
 		{"import replace", func(d *Doc) error {
-			_, _, err := d.ImportVersion(idCX600, Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "CPE", Version{1, 0, 0, 4})
+			_, _, err := d.ImportVersion(idCX600, Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}, "CPE", Version{1, 0, 0, 4})
 			return err
 		}},
 		{"add device", func(d *Doc) error { _, err := d.AddTestDevice(TestDevice{Name: "desk", Serial: "S1"}); return err }},

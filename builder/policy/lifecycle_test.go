@@ -51,7 +51,7 @@ func TestLifecycle(t *testing.T) {
 		{"import 1.0.0.1, approve, import 1.0.0.2, approve, force-restore, force-restore, import 1.0.0.4, approve", "1.0.0.4", "", ""},
 		{"restore!, force-restore!", "", "", ""},
 	}
-	identity := Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}
+	identity := Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}
 	for _, tt := range tests {
 		t.Run(tt.steps, func(t *testing.T) {
 			src := "rules:\n  - id: " + idCX600 + "\n    identity: " + identity.String() + "\n    update_type: CPE\n"

@@ -57,7 +57,7 @@ func TestParseFull(t *testing.T) {
 		Rules: []Rule{
 			{
 				ID:         "6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b",
-				Identity:   Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"},
+				Identity:   Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"},
 				UpdateType: "CPE",
 				Approved:   ver("4.0.7577.4363"),
 				Pending:    ver("4.0.7577.4398"),
@@ -66,14 +66,14 @@ func TestParseFull(t *testing.T) {
 			},
 			{
 				ID:         "0f4a2b6c-1d3e-4f50-8a9b-0c1d2e3f4a5b",
-				Identity:   Identity{"UCPhone", "Aastra", "6725ip", "Rev1", "ENU"},
+				Identity:   Identity{DeviceType: "UCPhone", Brand: "Aastra", Model: "6725ip", Revision: "Rev1", Locale: "ENU"},
 				UpdateType: "CPE",
 				Approved:   ver("4.0.7577.4363"),
 				KeepNewer:  boolPtr(true),
 			},
 			{
 				ID:         "3c2b1a09-8f7e-4d6c-b5a4-93827160fedc",
-				Identity:   Identity{"UCPhone", "HP", "4120", "A", "DEU"},
+				Identity:   Identity{DeviceType: "UCPhone", Brand: "HP", Model: "4120", Revision: "A", Locale: "DEU"},
 				UpdateType: "CPE",
 				Pending:    ver("4.0.7577.4398"),
 			},

@@ -71,19 +71,11 @@ const (
 	Test       Audience = "test"
 )
 
-// ScopeGlobal is the scope of a test device that tests at every site.
-const ScopeGlobal = "global"
-
-// Identity is what a device says it is.
-type Identity struct {
-	DeviceType, Brand, Model, Revision, Locale string
-}
-
 // LookupPath returns the path of the lookup table for an identity and
 // update type: lookup/ and the six fields lower-cased, each with every
 // byte but [a-z0-9._-] percent-encoded, joined by "~", so that one flat
 // directory holds every table and no two keys share a name.
-func LookupPath(id Identity, updateType string) string {
+func LookupPath(id device.Identity, updateType string) string {
 	var b strings.Builder
 	b.WriteString(LookupDir + "/")
 	for i, part := range []string{id.DeviceType, id.Brand, id.Model, id.Revision, id.Locale, updateType} {
@@ -185,7 +177,7 @@ type Devices struct {
 // test device for a responder at site (empty for none).
 func (d *Devices) IsTest(mac, serial, site string) bool {
 	in := func(scope string, ok bool) bool {
-		return ok && (scope == ScopeGlobal || (site != "" && scope == site))
+		return ok && (scope == device.ScopeGlobal || (site != "" && scope == site))
 	}
 	if mac != "" {
 		if scope, ok := d.MACs[mac]; in(scope, ok) {

@@ -11,13 +11,13 @@ import (
 
 func TestLookupPath(t *testing.T) {
 	for _, tt := range []struct {
-		id   Identity
+		id   device.Identity
 		typ  string
 		want string
 	}{
-		{Identity{"UCPhone", "Polycom", "CX600", "A", "ENU"}, "CPE", "lookup/ucphone~polycom~cx600~a~enu~cpe.json"},
-		{Identity{"UCPhone", "HP", "4120 Plus", "A~B", "DEU"}, "CPE", "lookup/ucphone~hp~4120%20plus~a%7Eb~deu~cpe.json"},
-		{Identity{"UCPhone", "Bäcker", "x", "a", "b"}, "CPE", "lookup/ucphone~b%C3%A4cker~x~a~b~cpe.json"},
+		{device.Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"}, "CPE", "lookup/ucphone~polycom~cx600~a~enu~cpe.json"},
+		{device.Identity{DeviceType: "UCPhone", Brand: "HP", Model: "4120 Plus", Revision: "A~B", Locale: "DEU"}, "CPE", "lookup/ucphone~hp~4120%20plus~a%7Eb~deu~cpe.json"},
+		{device.Identity{DeviceType: "UCPhone", Brand: "Bäcker", Model: "x", Revision: "a", Locale: "b"}, "CPE", "lookup/ucphone~b%C3%A4cker~x~a~b~cpe.json"},
 	} {
 		if got := LookupPath(tt.id, tt.typ); got != tt.want {
 			t.Errorf("LookupPath(%v) = %q, want %q", tt.id, got, tt.want)

@@ -5,7 +5,15 @@
 // stores it once, and a stored cabinet is never changed: [Store.Put]
 // writes a temporary file, syncs it and renames it into place, so an
 // interrupted write leaves at most a temporary file that [Store.List]
-// does not report and [Store.Clean] removes.
+// does not report and [Store.Leftovers] does (duws clean removes them).
+//
+// # Sidecars
+//
+// Beside a package the store may keep a sidecar, NAME.hashes.json: what
+// import learnt reading the package in full (the hashes of its files), so
+// that a build need not decompress them again. The sidecar is written,
+// atomically, before its package: a package with no sidecar is one stored
+// before sidecars existed, and a sidecar with no package is a leftover.
 package store
 
 import (
@@ -19,6 +27,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/duws/duws/builder/durable"
 )
 
 // Ext is the extension of stored cabinets.
@@ -53,45 +64,71 @@ func IsName(name string) bool {
 	return true
 }
 
+// SidecarExt ends the name of a package's sidecar, which replaces Ext.
+const SidecarExt = ".hashes.json"
+
 // Put stores the bytes r yields and returns the package's name, and
 // whether it was new.
 func (s *Store) Put(r io.Reader) (name string, created bool, err error) {
+	return s.PutWith(r, nil)
+}
+
+// SidecarPath is where the sidecar of the package name is kept.
+func (s *Store) SidecarPath(name string) string {
+	return s.Path(strings.TrimSuffix(name, Ext) + SidecarExt)
+}
+
+// Sidecar returns the sidecar of a stored package; an error wrapping
+// fs.ErrNotExist when it has none.
+func (s *Store) Sidecar(name string) ([]byte, error) {
+	if !IsName(name) {
+		return nil, fmt.Errorf("store: %q is not a package name", name)
+	}
+	return os.ReadFile(s.SidecarPath(name))
+}
+
+// PutWith is Put that also keeps sidecar (unless nil) beside the
+// package, written before it. A package stored already gets the sidecar
+// when it has none.
+func (s *Store) PutWith(r io.Reader, sidecar []byte) (name string, created bool, err error) {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return "", false, err
 	}
-	tmp, err := os.CreateTemp(s.Dir, tmpPrefix+"*")
+	tmp, err := durable.CreateTemp(s.Dir, tmpPrefix+"*")
 	if err != nil {
 		return "", false, err
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			tmp.Abort()
 		}
 	}()
 	h := sha256.New()
 	if _, err = io.Copy(io.MultiWriter(tmp, h), r); err != nil {
 		return "", false, err
 	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return "", false, err
-	}
-	if err = tmp.Sync(); err != nil {
-		return "", false, err
-	}
-	if err = tmp.Close(); err != nil {
+	if err = tmp.Finish(0o644, time.Time{}); err != nil {
 		return "", false, err
 	}
 	name = hex.EncodeToString(h.Sum(nil)) + Ext
 	final := s.Path(name)
 	if _, serr := os.Stat(final); serr == nil {
-		os.Remove(tmp.Name())
+		tmp.Abort()
+		if sidecar != nil {
+			if _, serr := os.Stat(s.SidecarPath(name)); errors.Is(serr, fs.ErrNotExist) {
+				if err = durable.WriteFile(s.SidecarPath(name), sidecar, 0o644); err != nil {
+					return "", false, err
+				}
+			}
+		}
 		return name, false, nil
 	}
-	if err = os.Rename(tmp.Name(), final); err != nil {
-		return "", false, err
+	if sidecar != nil {
+		if err = durable.WriteFile(s.SidecarPath(name), sidecar, 0o644); err != nil {
+			return "", false, err
+		}
 	}
-	if err = syncDir(s.Dir); err != nil {
+	if err = tmp.Commit(final); err != nil {
 		return "", false, err
 	}
 	return name, true, nil
@@ -142,10 +179,16 @@ func (s *Store) Remove(name string) error {
 	if err := os.Remove(s.Path(name)); err != nil {
 		return err
 	}
-	return syncDir(s.Dir)
+	// After the package: an interruption leaves a sidecar alone, which
+	// Leftovers reports.
+	if err := os.Remove(s.SidecarPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return durable.SyncDir(s.Dir)
 }
 
-// Leftovers returns the temporary files interrupted writes left behind.
+// Leftovers returns the temporary files interrupted writes left behind,
+// and sidecars whose package is gone.
 func (s *Store) Leftovers() ([]string, error) {
 	ents, err := os.ReadDir(s.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -158,16 +201,13 @@ func (s *Store) Leftovers() ([]string, error) {
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), tmpPrefix) {
 			names = append(names, e.Name())
+			continue
+		}
+		if pkg, ok := strings.CutSuffix(e.Name(), SidecarExt); ok && IsName(pkg+Ext) {
+			if _, err := os.Stat(s.Path(pkg + Ext)); errors.Is(err, fs.ErrNotExist) {
+				names = append(names, e.Name())
+			}
 		}
 	}
 	return names, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,5 +49,41 @@ func TestPutListVerify(t *testing.T) {
 	}
 	if err := s.Remove(name); err != nil {
 		t.Error(err)
+	}
+}
+
+// A sidecar is kept beside its package, given to a package stored before
+// without one, removed with it, and reported as a leftover without it.
+func TestSidecar(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	name, created, err := s.Put(strings.NewReader("cabinet one"))
+	if err != nil || !created {
+		t.Fatalf("Put = %v, %v", created, err)
+	}
+	if _, err := s.Sidecar(name); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Sidecar of a package stored without one: %v, want fs.ErrNotExist", err)
+	}
+	if _, created, err := s.PutWith(strings.NewReader("cabinet one"), []byte("hashes\n")); err != nil || created {
+		t.Fatalf("PutWith of a stored package = %v, %v", created, err)
+	}
+	if b, err := s.Sidecar(name); err != nil || string(b) != "hashes\n" {
+		t.Fatalf("Sidecar = %q, %v", b, err)
+	}
+	if names, _ := s.List(); len(names) != 1 || names[0] != name {
+		t.Errorf("List = %v, want only the package", names)
+	}
+	if left, _ := s.Leftovers(); len(left) != 0 {
+		t.Errorf("Leftovers = %v with the package there", left)
+	}
+	os.Rename(s.Path(name), s.Path(name)+".moved") // as if Remove stopped half-way
+	if left, _ := s.Leftovers(); len(left) != 1 || left[0] != filepath.Base(s.SidecarPath(name)) {
+		t.Errorf("Leftovers = %v, want the lone sidecar", left)
+	}
+	os.Rename(s.Path(name)+".moved", s.Path(name))
+	if err := s.Remove(name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.SidecarPath(name)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("sidecar left after Remove: %v", err)
 	}
 }

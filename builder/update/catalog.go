@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/duws/duws/builder/cab"
-	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/device"
 	"github.com/duws/duws/builder/store"
 )
 
@@ -44,13 +44,13 @@ func ScanStore(s *store.Store) (*Catalog, error) {
 
 // Matches reports whether u is an update of the rule: the same rule id,
 // or the same identity and update type (ignoring case).
-func Matches(u *Update, ruleID string, id policy.Identity, updateType string) bool {
+func Matches(u *Update, ruleID string, id device.Identity, updateType string) bool {
 	return u.RuleID == ruleID || strings.EqualFold(u.Key(), id.String()+" "+updateType)
 }
 
 // Versions returns the versions the catalog provides for a rule.
-func (c *Catalog) Versions(ruleID string, id policy.Identity, updateType string) []policy.Version {
-	var out []policy.Version
+func (c *Catalog) Versions(ruleID string, id device.Identity, updateType string) []device.Version {
+	var out []device.Version
 	for _, p := range c.Packages {
 		for i := range p.Updates {
 			if Matches(&p.Updates[i], ruleID, id, updateType) {
@@ -59,25 +59,4 @@ func (c *Catalog) Versions(ruleID string, id policy.Identity, updateType string)
 		}
 	}
 	return out
-}
-
-// Referenced returns the names of the packages that provide a version some
-// rule of p refers to (approved, pending or restore).
-func (c *Catalog) Referenced(p *policy.Policy) map[string]bool {
-	used := map[string]bool{}
-	for _, r := range p.Rules {
-		for _, v := range []*policy.Version{r.Approved, r.Pending, r.Restore} {
-			if v == nil {
-				continue
-			}
-			for _, sp := range c.Packages {
-				for i := range sp.Updates {
-					if u := &sp.Updates[i]; u.Version == *v && Matches(u, r.ID, r.Identity, r.UpdateType) {
-						used[sp.Name] = true
-					}
-				}
-			}
-		}
-	}
-	return used
 }

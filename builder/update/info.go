@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode/utf16"
 
-	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/device"
 )
 
 // Limits on updateInfo.xml: a description of a few hundred updates is a
@@ -165,7 +165,7 @@ func parseInfo(b []byte) (*info, error) {
 // update turns a listed update into an Update, checking its fields.
 func (iu infoUpdate) update() (Update, error) {
 	f := iu.fields
-	id := policy.Identity{DeviceType: f["devicetype"], Brand: f["brand"], Model: f["model"], Revision: f["revision"], Locale: f["locale"]}
+	id := device.Identity{DeviceType: f["devicetype"], Brand: f["brand"], Model: f["model"], Revision: f["revision"], Locale: f["locale"]}
 	if err := id.Check(); err != nil {
 		return Update{}, err
 	}
@@ -173,7 +173,7 @@ func (iu infoUpdate) update() (Update, error) {
 	if err := checkComponent("update type", ut); err != nil {
 		return Update{}, err
 	}
-	v, err := policy.ParseVersion(f["version"])
+	v, err := device.ParseVersion(f["version"])
 	if err != nil {
 		return Update{}, err
 	}
@@ -184,7 +184,7 @@ func (iu infoUpdate) update() (Update, error) {
 	}
 	if rid == "" {
 		u.RuleID, u.DerivedID = DerivedRuleID(id, ut), true
-	} else if u.RuleID, err = policy.CanonicalID(rid); err != nil {
+	} else if u.RuleID, err = device.CanonicalRuleID(rid); err != nil {
 		return Update{}, err
 	}
 	for _, lf := range iu.files {

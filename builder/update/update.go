@@ -38,7 +38,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/device"
 )
 
 // ErrPackage is wrapped by every error about a package's contents.
@@ -67,9 +67,9 @@ type Update struct {
 	// DerivedID is set when the package names no rule id and RuleID was
 	// derived from the identity and update type (see [DerivedRuleID]).
 	DerivedID  bool
-	Identity   policy.Identity
+	Identity   device.Identity
 	UpdateType string
-	Version    policy.Version
+	Version    device.Version
 	Files      []File // sorted by name
 }
 
@@ -252,8 +252,8 @@ func read(fsys fs.FS, name string, verify bool) (*Package, error) {
 // foundUpdate is an update folder of the package tree.
 type foundUpdate struct {
 	dir        string
-	identity   policy.Identity
-	version    policy.Version
+	identity   device.Identity
+	version    device.Version
 	updateType string
 	files      []File
 	bad        bool
@@ -261,11 +261,11 @@ type foundUpdate struct {
 }
 
 func (fu *foundUpdate) parseDir(parts []string) error {
-	id := policy.Identity{DeviceType: parts[0], Brand: parts[1], Model: parts[2], Revision: parts[3], Locale: parts[4]}
+	id := device.Identity{DeviceType: parts[0], Brand: parts[1], Model: parts[2], Revision: parts[3], Locale: parts[4]}
 	if err := id.Check(); err != nil {
 		return err
 	}
-	v, err := policy.ParseVersion(parts[5])
+	v, err := device.ParseVersion(parts[5])
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (fu *foundUpdate) update() Update {
 }
 
 func checkComponent(what, s string) error {
-	id := policy.Identity{DeviceType: s, Brand: "x", Model: "x", Revision: "x", Locale: "x"}
+	id := device.Identity{DeviceType: s, Brand: "x", Model: "x", Revision: "x", Locale: "x"}
 	if err := id.Check(); err != nil {
 		return fmt.Errorf("malformed %s %q", what, s)
 	}
@@ -394,7 +394,7 @@ var ruleNamespace = [16]byte{0x3c, 0x8e, 0x1d, 0x52, 0x6f, 0x0a, 0x4b, 0x7e, 0x9
 // DerivedRuleID returns the rule id of an update whose package does not
 // give one: a name-based (version 5) UUID of the identity and update type,
 // compared ignoring case.
-func DerivedRuleID(id policy.Identity, updateType string) string {
+func DerivedRuleID(id device.Identity, updateType string) string {
 	h := sha1.New()
 	h.Write(ruleNamespace[:])
 	h.Write([]byte(strings.ToLower(id.String() + "/" + updateType)))

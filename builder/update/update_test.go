@@ -11,7 +11,7 @@ import (
 	"testing/fstest"
 
 	"github.com/duws/duws/builder/cab"
-	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/device"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -60,9 +60,9 @@ func TestReadGood(t *testing.T) {
 		Ignored: []string{"EULA.txt"},
 		Updates: []Update{{
 			RuleID:     "6b1d3f2e-4a0c-5e8b-9f11-2c3d4e5f6a7b",
-			Identity:   policy.Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"},
+			Identity:   device.Identity{DeviceType: "UCPhone", Brand: "Polycom", Model: "CX600", Revision: "A", Locale: "ENU"},
 			UpdateType: "CPE",
-			Version:    policy.Version{4, 0, 7577, 4363},
+			Version:    device.Version{4, 0, 7577, 4363},
 			Files: []File{
 				{Name: "CPE.cat", Path: cx600 + "/CPE.cat", Size: 7, SHA256: sum("catalog")},
 				{Name: "CPE.nbt", Path: cx600 + "/CPE.nbt", Size: 5, SHA256: sum("image")},
@@ -94,11 +94,11 @@ func TestReadTreeOnly(t *testing.T) {
 	if u.Identity.Brand != "Aastra" {
 		t.Fatalf("updates not sorted: %v", pkg.Summary())
 	}
-	id := DerivedRuleID(policy.Identity{DeviceType: "ucphone", Brand: "AASTRA", Model: "6725IP", Revision: "b", Locale: "deu"}, "cpe")
+	id := DerivedRuleID(device.Identity{DeviceType: "ucphone", Brand: "AASTRA", Model: "6725IP", Revision: "b", Locale: "deu"}, "cpe")
 	if u.RuleID != id {
 		t.Errorf("rule id %s, want %s", u.RuleID, id)
 	}
-	if _, err := policy.CanonicalID(id); err != nil || id[14] != '5' {
+	if _, err := device.CanonicalRuleID(id); err != nil || id[14] != '5' {
 		t.Errorf("derived id %q is not a version 5 UUID: %v", id, err)
 	}
 }
@@ -248,10 +248,34 @@ func FuzzParseInfo(f *testing.F) {
 				if up.Identity.Check() != nil || strings.Contains(up.Dir(), "..") {
 					t.Fatalf("accepted an unsafe update %+v", up)
 				}
-				if _, err := policy.CanonicalID(up.RuleID); err != nil {
+				if _, err := device.CanonicalRuleID(up.RuleID); err != nil {
 					t.Fatalf("rule id %q not canonical", up.RuleID)
 				}
 			}
 		}
 	})
+}
+
+// The hashes a package read in full gives survive the sidecar's round
+// trip, fill in a scanned update, and a damaged sidecar is refused.
+func TestHashesRoundTrip(t *testing.T) {
+	u := Update{Files: []File{{Name: "CPE.nbt", Path: "a/CPE.nbt", Size: 3, SHA256: strings.Repeat("ab", 32)}}}
+	pkg := &Package{Updates: []Update{u}}
+	h, err := DecodeHashes(pkg.Hashes().Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanned := Update{Files: []File{{Name: "CPE.nbt", Path: "a/CPE.nbt"}}}
+	if !h.Fill(&scanned) || scanned.Files[0] != u.Files[0] {
+		t.Errorf("filled %+v, want %+v", scanned.Files[0], u.Files[0])
+	}
+	other := Update{Files: []File{{Name: "x.cat", Path: "b/x.cat"}}}
+	if h.Fill(&other) || other.Files[0].SHA256 != "" {
+		t.Errorf("Fill of a file the hashes lack: %+v", other.Files[0])
+	}
+	for _, bad := range []string{`[]`, `{"a": {"size": -1, "sha256": "` + strings.Repeat("ab", 32) + `"}}`, `{"a": {"size": 1, "sha256": "xyz"}}`} {
+		if _, err := DecodeHashes([]byte(bad)); err == nil {
+			t.Errorf("DecodeHashes(%s) succeeded", bad)
+		}
+	}
 }

@@ -2,27 +2,33 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
-	"github.com/duws/duws/builder/build"
+	"github.com/duws/duws/builder/plan"
+	"github.com/duws/duws/builder/publish"
 	"github.com/duws/duws/builder/site"
+	"github.com/duws/duws/builder/workspace"
 	"github.com/urfave/cli/v2"
 )
 
-var outFlag = &cli.StringFlag{Name: "out", Value: "site", Usage: "the site `DIR` holding the trees and the current link"}
+// outFlag is the site directory flag, made afresh for each app: a flag
+// object keeps the value of the run that parsed it.
+func outFlag() cli.Flag {
+	return &cli.StringFlag{Name: "out", Value: "site", Usage: "the site `DIR` holding the trees and the current link"}
+}
 
 func buildCommands() []*cli.Command {
 	return []*cli.Command{
 		{
 			Name:  "build",
 			Usage: "build the static tree from the policy and its packages, and publish it",
-			Flags: []cli.Flag{policyFlag, outFlag,
+			Flags: []cli.Flag{policyFlag(), outFlag(),
 				&cli.IntFlag{Name: "keep", Value: 5, Usage: "published trees to keep besides the live one (trees live in the last 10 minutes, and trees never published, are kept whatever this says)"},
 				&cli.StringFlag{Name: "sign", Usage: "sign the manifest with the private `KEY` file (from duws keygen)"},
 				&cli.BoolFlag{Name: "no-publish", Usage: "write the tree but leave the live one live"},
@@ -38,37 +44,8 @@ func buildCommands() []*cli.Command {
 			Name:      "publish",
 			Usage:     "make a built tree live, or go back to the previous one",
 			ArgsUsage: "[TREE-ID or a unique prefix]",
-			Flags:     []cli.Flag{outFlag, &cli.BoolFlag{Name: "revert", Usage: "make the previously published tree live again"}},
-			Action: func(c *cli.Context) error {
-				w := &build.Writer{Dir: c.String("out"), Keep: 1 << 20}
-				if c.Bool("revert") {
-					if c.NArg() > 0 {
-						return usageErrorf("publish: --revert takes no tree id")
-					}
-					id, err := w.Revert()
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(c.App.Writer, "reverted: %s is live\n", id)
-					return nil
-				}
-				if c.NArg() != 1 {
-					return usageErrorf("publish: give a tree id (or a unique prefix of one), or --revert")
-				}
-				id, err := w.Resolve(c.Args().First())
-				if err != nil {
-					return err
-				}
-				if cur, _ := w.Current(); cur == id {
-					fmt.Fprintf(c.App.Writer, "%s is live already: nothing to change\n", id)
-					return nil
-				}
-				if err := w.Publish(id); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.App.Writer, "published: %s is live\n", id)
-				return nil
-			},
+			Flags:     []cli.Flag{outFlag(), &cli.BoolFlag{Name: "revert", Usage: "make the previously published tree live again"}},
+			Action:    runPublish,
 		},
 		{
 			Name:      "verify",
@@ -87,46 +64,65 @@ func buildCommands() []*cli.Command {
 			Usage: "make an Ed25519 key pair for signing manifests",
 			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Value: "duws", Usage: "write `PREFIX`.key and PREFIX.pub"}},
 			Action: func(c *cli.Context) error {
-				priv, pub, err := build.GenerateKey(rand.Reader)
-				if err != nil {
-					return err
-				}
-				prefix := c.String("out")
-				f, err := os.OpenFile(prefix+".key", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-				if err != nil {
-					return err
-				}
-				if _, err := f.Write(priv); err != nil {
-					f.Close()
-					return err
-				}
-				if err := f.Close(); err != nil {
-					return err
-				}
-				if err := os.WriteFile(prefix+".pub", pub, 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.App.Writer, "wrote %s.key (keep it secret, out of the policy repository) and %s.pub\n", prefix, prefix)
-				return nil
+				return runKeygen(c.App.Writer, c.String("out"))
 			},
 		},
-		{
-			Name:  "plan",
-			Usage: "show what changes in what devices are told, compared with the live tree (exit 3 when something does), and every downgrade",
-			Flags: []cli.Flag{policyFlag,
-				&cli.BoolFlag{Name: "fail-on-downgrade", Usage: "exit 4 when a change newly sends devices an older version than they run"},
-				&cli.StringFlag{Name: "against", Value: "site", Usage: "a site or tree `DIR`, or another policy file, to compare with"},
-				&cli.BoolFlag{Name: "markdown", Usage: "write Markdown, for a pull-request comment"},
-				&cli.BoolFlag{Name: "json", Usage: "write JSON"},
-			},
-			Action: func(c *cli.Context) error {
-				return runPlan(c.App.Writer, planOptions{
-					policy: c.String("policy"), against: c.String("against"),
-					markdown: c.Bool("markdown"), json: c.Bool("json"), failOnDowngrade: c.Bool("fail-on-downgrade"),
-				})
-			},
-		},
+		planCommand(),
 	}
+}
+
+func runPublish(c *cli.Context) error {
+	w := &publish.Writer{Dir: c.String("out"), Keep: 1 << 20}
+	if c.Bool("revert") {
+		if c.NArg() > 0 {
+			return usageErrorf("publish: --revert takes no tree id")
+		}
+		id, err := w.Revert()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.Writer, "reverted: %s is live\n", id)
+		return nil
+	}
+	if c.NArg() != 1 {
+		return usageErrorf("publish: give a tree id (or a unique prefix of one), or --revert")
+	}
+	id, err := w.Resolve(c.Args().First())
+	if err != nil {
+		return err
+	}
+	if cur, _ := w.Current(); cur == id {
+		fmt.Fprintf(c.App.Writer, "%s is live already: nothing to change\n", id)
+		return nil
+	}
+	if err := w.Publish(id); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "published: %s is live\n", id)
+	return nil
+}
+
+func runKeygen(stdout io.Writer, prefix string) error {
+	priv, pub, err := publish.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(prefix+".key", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(priv); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(prefix+".pub", pub, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s.key (keep it secret, out of the policy repository) and %s.pub\n", prefix, prefix)
+	return nil
 }
 
 type buildOptions struct {
@@ -135,14 +131,29 @@ type buildOptions struct {
 	publish           bool
 }
 
-func loadPlan(policyPath string) (*build.Plan, *build.Sources, error) {
-	build.LimitMemory() // for the rest of the command
-	src := &build.Sources{PolicyPath: policyPath}
+// buildMemoryLimit is the soft memory limit of duws build and plan. A build
+// keeps its input and its plan in memory at once; without a limit the
+// collector lets the heap grow to twice what is live before collecting.
+// The live heap of a 10,000-rule fleet is well under this, so the limit
+// costs little time.
+const buildMemoryLimit = 448 << 20 // 448 MiB
+
+// limitMemory sets the runtime's soft memory limit to buildMemoryLimit,
+// unless GOMEMLIMIT sets another, as serve sets the collector's pace.
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(buildMemoryLimit)
+	}
+}
+
+func loadPlan(policyPath string) (*plan.Plan, *workspace.Sources, error) {
+	limitMemory() // for the rest of the command
+	src := &workspace.Sources{PolicyPath: policyPath}
 	in, err := src.Load(os.Getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := build.MakePlan(in)
+	p, err := plan.MakePlan(in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -155,17 +166,17 @@ func runBuild(stdout io.Writer, o buildOptions) error {
 		return err
 	}
 	defer src.Close()
-	w := &build.Writer{Dir: o.out, Keep: o.keep, Open: src.Open}
+	w := &publish.Writer{Dir: o.out, Keep: o.keep, Open: src.Open}
 	if o.sign != "" {
 		b, err := os.ReadFile(o.sign)
 		if err != nil {
 			return err
 		}
-		priv, err := build.ParsePrivateKey(b)
+		priv, err := publish.ParsePrivateKey(b)
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.sign, err)
 		}
-		w.Sign = build.Signer(priv)
+		w.Sign = publish.Signer(priv)
 	}
 	st, err := w.Write(p)
 	if err != nil {
@@ -205,13 +216,13 @@ func runVerify(stdout io.Writer, dir, keyPath string) error {
 	var diffs []string
 	var err error
 	if pub != nil {
-		k, perr := build.ParsePublicKey(pub)
+		k, perr := publish.ParsePublicKey(pub)
 		if perr != nil {
 			return fmt.Errorf("%s: %w", keyPath, perr)
 		}
-		diffs, err = build.Verify(dir, k)
+		diffs, err = publish.Verify(dir, k)
 	} else {
-		diffs, err = build.Verify(dir, nil)
+		diffs, err = publish.Verify(dir, nil)
 	}
 	if err != nil {
 		return err
@@ -238,35 +249,30 @@ func runPlan(stdout io.Writer, o planOptions) error {
 		return err
 	}
 	src.Close()
-	var before *build.View
+	var before *plan.View
 	if fi, err := os.Stat(o.against); err == nil && !fi.IsDir() && strings.HasSuffix(o.against, ".yaml") {
 		other, osrc, err := loadPlan(o.against)
 		if err != nil {
 			return err
 		}
 		osrc.Close()
-		before = build.PlanView(other)
-	} else if before, err = build.TreeView(o.against); err != nil {
+		before = plan.PlanView(other)
+	} else if before, err = plan.TreeView(os.DirFS(o.against)); err != nil {
 		return err
 	}
-	after := build.PlanView(p)
-	changes := build.Diff(before, after)
+	after := plan.PlanView(p)
+	changes := plan.Diff(before, after)
 	switch {
 	case o.json:
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if changes == nil {
-			changes = []build.Change{}
-		}
-		if err := enc.Encode(changes); err != nil {
+		if err := plan.WriteJSON(stdout, changes); err != nil {
 			return err
 		}
 	case o.markdown:
-		build.WriteMarkdown(stdout, changes)
-		writeDowngrades(stdout, build.Downgrades(after), "- ", "\n**Downgrades** (devices sent an older version than they run):\n")
+		plan.WriteMarkdown(stdout, changes)
+		writeDowngrades(stdout, plan.Downgrades(after), "- ", "\n**Downgrades** (devices sent an older version than they run):\n")
 	default:
-		build.WriteText(stdout, changes)
-		writeDowngrades(stdout, build.Downgrades(after), "  ", "\ndowngrades (devices sent an older version than they run):\n")
+		plan.WriteText(stdout, changes)
+		writeDowngrades(stdout, plan.Downgrades(after), "  ", "\ndowngrades (devices sent an older version than they run):\n")
 	}
 	if o.failOnDowngrade {
 		for _, c := range changes {
@@ -288,5 +294,24 @@ func writeDowngrades(w io.Writer, lines []string, bullet, heading string) {
 	fmt.Fprint(w, heading)
 	for _, l := range lines {
 		fmt.Fprintf(w, "%s%s\n", bullet, l)
+	}
+}
+
+func planCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "plan",
+		Usage: "show what changes in what devices are told, compared with the live tree (exit 3 when something does), and every downgrade",
+		Flags: []cli.Flag{policyFlag(),
+			&cli.BoolFlag{Name: "fail-on-downgrade", Usage: "exit 4 when a change newly sends devices an older version than they run"},
+			&cli.StringFlag{Name: "against", Value: "site", Usage: "a site or tree `DIR`, or another policy file, to compare with"},
+			&cli.BoolFlag{Name: "markdown", Usage: "write Markdown, for a pull-request comment"},
+			&cli.BoolFlag{Name: "json", Usage: "write JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			return runPlan(c.App.Writer, planOptions{
+				policy: c.String("policy"), against: c.String("against"),
+				markdown: c.Bool("markdown"), json: c.Bool("json"), failOnDowngrade: c.Bool("fail-on-downgrade"),
+			})
+		},
 	}
 }

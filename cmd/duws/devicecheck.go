@@ -46,6 +46,37 @@ func runDeviceCheck(stdout io.Writer, c *cli.Context) error {
 	if _, err := policy.ParseVersion(c.String("version")); err != nil {
 		return usageErrorf("check: --version: %v", err)
 	}
+	req, err := checkRequest(c, id)
+	if err != nil {
+		return err
+	}
+	tlsCfg := &tls.Config{}
+	if ca := c.String("ca"); ca != "" {
+		b, err := os.ReadFile(ca)
+		if err != nil {
+			return err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return fmt.Errorf("%s: no PEM certificate", ca)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	return explainAnswer(stdout, c, resp, b)
+}
+
+// checkRequest makes the check a device with identity id sends.
+func checkRequest(c *cli.Context, id policy.Identity) (*http.Request, error) {
 	esc := func(s string) string {
 		var b strings.Builder
 		xml.EscapeText(&b, []byte(s))
@@ -62,36 +93,19 @@ func runDeviceCheck(stdout io.Writer, c *cli.Context) error {
 	if c.Bool("external") {
 		p = "/RequestHandlerExt/ucdevice.upx"
 	}
-	tlsCfg := &tls.Config{}
-	if ca := c.String("ca"); ca != "" {
-		b, err := os.ReadFile(ca)
-		if err != nil {
-			return err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return fmt.Errorf("%s: no PEM certificate", ca)
-		}
-		tlsCfg.RootCAs = pool
-	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 	req, err := http.NewRequest("POST", strings.TrimRight(c.String("url"), "/")+p, strings.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	if u := c.String("user"); u != "" && c.String("password") != "" {
 		req.SetBasicAuth(u, c.String("password"))
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
+	return req, nil
+}
+
+// explainAnswer prints the responder's answer b and what it means.
+func explainAnswer(stdout io.Writer, c *cli.Context, resp *http.Response, b []byte) error {
 	fmt.Fprintf(stdout, "%s %s\n", resp.Proto, resp.Status)
 	fmt.Fprintf(stdout, "%s\n", strings.TrimRight(string(b), "\n"))
 	switch resp.StatusCode {

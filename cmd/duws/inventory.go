@@ -17,7 +17,7 @@ func inventoryCommand() *cli.Command {
 		Name:      "inventory",
 		Usage:     "summarise audit logs into the fleet: devices by identity and version, last seen, how many are not on the approved version",
 		ArgsUsage: "LOGDIR|FILE...",
-		Flags: []cli.Flag{policyFlag,
+		Flags: []cli.Flag{policyFlag(),
 			&cli.BoolFlag{Name: "csv", Usage: "write CSV"},
 			&cli.BoolFlag{Name: "json", Usage: "write JSON"},
 		},

@@ -5,94 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/duws/duws/builder/cab"
 	"github.com/duws/duws/builder/policy"
-	"github.com/duws/duws/builder/store"
-	"github.com/duws/duws/builder/update"
+	"github.com/duws/duws/builder/workspace"
 	"github.com/urfave/cli/v2"
 )
 
-var policyFlag = &cli.StringFlag{Name: "policy", Value: "policy.yaml", Usage: "the approval policy `FILE`", EnvVars: []string{"DUWS_POLICY"}}
-
-// workspace is a loaded policy and the store beside it.
-type workspace struct {
-	path  string
-	doc   *policy.Doc
-	store *store.Store
+// policyFlag is the policy file flag, made afresh for each app: a flag
+// object keeps the value of the run that parsed it.
+func policyFlag() cli.Flag {
+	return &cli.StringFlag{Name: "policy", Value: "policy.yaml", Usage: "the approval policy `FILE`", EnvVars: []string{"DUWS_POLICY"}}
 }
 
-func loadWorkspace(path string) (*workspace, error) {
-	doc, err := policy.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	dir := doc.Policy().Packages
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(filepath.Dir(path), dir)
-	}
-	return &workspace{path: path, doc: doc, store: &store.Store{Dir: dir}}, nil
-}
-
-// check verifies that every version the policy names is in the store.
-func (w *workspace) check() (*update.Catalog, error) {
-	cat, err := update.ScanStore(w.store)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.doc.Policy().CheckVersions(cat.Versions); err != nil {
-		return nil, err
-	}
-	return cat, nil
-}
-
-func (w *workspace) save() error {
-	b, err := w.doc.Bytes()
-	if err != nil {
-		return err
-	}
-	perm := os.FileMode(0o644)
-	if fi, err := os.Stat(w.path); err == nil {
-		perm = fi.Mode().Perm()
-	}
-	return policy.WriteFile(w.path, b, perm)
-}
+// loadWorkspace opens the policy at path and the store beside it.
+func loadWorkspace(path string) (*workspace.Workspace, error) { return workspace.Open(path) }
 
 func policyCommands() []*cli.Command {
 	return []*cli.Command{
-		{
-			Name:      "import",
-			Usage:     "import update packages (UCUpdates.cab or UCUpdates.exe); new versions become pending",
-			ArgsUsage: "FILE...",
-			Flags: []cli.Flag{policyFlag,
-				&cli.BoolFlag{Name: "keep-policy-id", Usage: "when a package names another rule id than the policy holds for the same device, keep the policy's"},
-				&cli.BoolFlag{Name: "adopt-package-id", Usage: "when a package names another rule id than the policy holds for the same device, change the rule's id to the package's"},
-			},
-			Action: func(c *cli.Context) error {
-				if c.NArg() == 0 {
-					return usageErrorf("import: no package given")
-				}
-				var onConflict policy.IDConflict
-				switch {
-				case c.Bool("keep-policy-id") && c.Bool("adopt-package-id"):
-					return usageErrorf("import: give --keep-policy-id or --adopt-package-id, not both")
-				case c.Bool("keep-policy-id"):
-					onConflict = policy.KeepPolicyID
-				case c.Bool("adopt-package-id"):
-					onConflict = policy.AdoptPackageID
-				}
-				return runImport(c.App.Writer, c.String("policy"), c.Args().Slice(), onConflict)
-			},
-		},
+		importCommand(),
 		{
 			Name:  "rules",
 			Usage: "list the rules with their versions and state",
-			Flags: []cli.Flag{policyFlag, &cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+			Flags: []cli.Flag{policyFlag(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}},
 			Action: func(c *cli.Context) error {
 				return runRules(c.App.Writer, c.String("policy"), c.Bool("json"))
 			},
@@ -105,7 +41,7 @@ func policyCommands() []*cli.Command {
 		{
 			Name:  "clean",
 			Usage: "delete packages no rule refers to any more",
-			Flags: []cli.Flag{policyFlag, &cli.BoolFlag{Name: "dry-run", Usage: "say what would be deleted"}},
+			Flags: []cli.Flag{policyFlag(), &cli.BoolFlag{Name: "dry-run", Usage: "say what would be deleted"}},
 			Action: func(c *cli.Context) error {
 				return runClean(c.App.Writer, c.String("policy"), c.Bool("dry-run"))
 			},
@@ -113,27 +49,20 @@ func policyCommands() []*cli.Command {
 		{
 			Name:  "validate",
 			Usage: "check the policy and that every version it names is in a stored package",
-			Flags: []cli.Flag{policyFlag},
+			Flags: []cli.Flag{policyFlag()},
 			Action: func(c *cli.Context) error {
 				w, err := loadWorkspace(c.String("policy"))
 				if err != nil {
 					return err
 				}
-				if _, err := w.check(); err != nil {
+				if _, err := w.Check(); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "%s: ok\n", w.path)
+				fmt.Fprintf(c.App.Writer, "%s: ok\n", w.Path)
 				return nil
 			},
 		},
 	}
-}
-
-// pendingImport is a checked package waiting to be stored.
-type pendingImport struct {
-	file string
-	r    *cab.ReadCloser
-	pkg  *update.Package
 }
 
 func runImport(stdout io.Writer, policyPath string, files []string, onConflict policy.IDConflict) error {
@@ -141,103 +70,30 @@ func runImport(stdout io.Writer, policyPath string, files []string, onConflict p
 	if err != nil {
 		return err
 	}
-	// Check every package in full before storing anything.
-	var todo []pendingImport
-	defer func() {
-		for _, p := range todo {
-			p.r.Close()
-		}
-	}()
-	var problems []string
-	for _, file := range files {
-		r, err := cab.OpenReader(file)
-		if err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
-		if len(r.Cabinets) > 1 || r.Cabinets[0].Next != "" || r.Cabinets[0].Prev != "" {
-			r.Close()
-			problems = append(problems, fmt.Sprintf("%s: a multi-cabinet set; import takes a single cabinet", file))
-			continue
-		}
-		pkg, err := update.ReadCabinet(&r.Reader, file)
-		if err != nil {
-			r.Close()
-			problems = append(problems, err.Error())
-			continue
-		}
-		todo = append(todo, pendingImport{file: file, r: r, pkg: pkg})
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("nothing imported:\n%s", strings.Join(problems, "\n"))
-	}
-	// Try the policy edits first, on the Doc only: an edit that fails
-	// (a rule id clash) stops the import before anything is written.
-	// Several versions of one rule in one run: the newest becomes
-	// pending, whatever order the files were named in.
-	type imported struct {
-		file string
-		u    update.Update
-	}
-	var all []imported
-	for _, p := range todo {
-		for _, u := range p.pkg.Updates {
-			all = append(all, imported{p.file, u})
-		}
-	}
-	slices.SortStableFunc(all, func(a, b imported) int { return a.u.Version.Compare(b.u.Version) })
-	var lines []string
-	changed := false
-	for _, im := range all {
-		u := im.u
-		ch, desc, err := w.doc.ImportVersionWith(policy.ImportOptions{DerivedID: u.DerivedID, OnIDConflict: onConflict}, u.RuleID, u.Identity, u.UpdateType, u.Version)
-		if err != nil {
-			return fmt.Errorf("nothing imported: %s: %w", im.file, err)
-		}
-		changed = changed || ch
-		lines = append(lines, "  "+desc)
-	}
-	// Store the cabinets, then write the policy: an interruption between
-	// the two leaves a package no rule refers to yet, which a second
-	// import adopts and clean removes.
-	for _, p := range todo {
-		c := p.r.Cabinets[0]
-		f, err := os.Open(p.file)
-		if err != nil {
-			return err
-		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return err
-		}
-		size := min(c.Size, fi.Size()-c.Offset)
-		name, created, err := w.store.Put(io.NewSectionReader(f, c.Offset, size))
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("storing %s: %w", p.file, err)
-		}
+	w.OnIDConflict = onConflict
+	rep, err := w.Import(files)
+	for _, p := range rep.Packages {
 		verb := "stored"
-		if !created {
+		if !p.Created {
 			verb = "already stored"
 		}
 		how := ""
-		if c.Offset > 0 {
-			how = fmt.Sprintf(" (the cabinet found at offset %d)", c.Offset)
+		if p.Offset > 0 {
+			how = fmt.Sprintf(" (the cabinet found at offset %d)", p.Offset)
 		}
-		fmt.Fprintf(stdout, "%s: %s as %s%s, %d update(s)\n", p.file, verb, filepath.Join(w.store.Dir, name), how, len(p.pkg.Updates))
+		fmt.Fprintf(stdout, "%s: %s as %s%s, %d update(s)\n", p.File, verb, p.Path, how, p.Updates)
 	}
-	for _, l := range lines {
-		fmt.Fprintln(stdout, l)
+	for _, l := range rep.Edits {
+		fmt.Fprintln(stdout, "  "+l)
 	}
-	if !changed {
-		fmt.Fprintf(stdout, "%s unchanged\n", w.path)
-		return nil
-	}
-	if err := w.save(); err != nil {
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s updated\n", w.path)
+	if !rep.Changed {
+		fmt.Fprintf(stdout, "%s unchanged\n", w.Path)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s updated\n", w.Path)
 	return nil
 }
 
@@ -277,7 +133,7 @@ func runRules(stdout io.Writer, policyPath string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	p := w.doc.Policy()
+	p := w.Doc.Policy()
 	if asJSON {
 		out := []ruleJSON{}
 		opt := func(v *policy.Version) string {
@@ -304,7 +160,7 @@ func runRules(stdout io.Writer, policyPath string, asJSON bool) error {
 }
 
 func lifecycleCommand(name, usage string) *cli.Command {
-	flags := []cli.Flag{policyFlag, &cli.BoolFlag{Name: "dry-run", Usage: "print the change instead of writing it"}}
+	flags := []cli.Flag{policyFlag(), &cli.BoolFlag{Name: "dry-run", Usage: "print the change instead of writing it"}}
 	if name == "restore" {
 		flags = append(flags, &cli.BoolFlag{Name: "force", Usage: "with no restore version, clear the approved version"})
 	}
@@ -327,24 +183,55 @@ func runLifecycle(stdout io.Writer, policyPath, op string, selectors []string, d
 	if err != nil {
 		return err
 	}
-	rules, err := w.doc.Select(selectors...)
+	rules, err := w.Doc.Select(selectors...)
 	if err != nil {
 		return err
 	}
-	var descs, skipped []string
+	descs, skipped, err := applyLifecycle(w.Doc, op, rules, force)
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		fmt.Fprintln(stdout, s)
+	}
+	if dryRun {
+		for _, d := range descs {
+			fmt.Fprintf(stdout, "would have %s\n", d)
+		}
+		fmt.Fprintf(stdout, "dry run: %s not written\n", w.Path)
+		return nil
+	}
+	if op != "remove" {
+		// The edits may not name a version no package provides.
+		if _, err := w.Check(); err != nil {
+			return fmt.Errorf("nothing changed: %w", err)
+		}
+	}
+	if err := w.Save(); err != nil {
+		return err
+	}
+	for _, d := range descs {
+		fmt.Fprintln(stdout, d)
+	}
+	return nil
+}
+
+// applyLifecycle makes the edit op on each selected rule, in the Doc only,
+// and returns what changed and what was skipped.
+func applyLifecycle(doc *policy.Doc, op string, rules []*policy.Rule, force bool) (descs, skipped []string, err error) {
 	var errs []error
 	for _, r := range rules {
 		var desc string
 		var err error
 		switch op {
 		case "approve":
-			desc, err = w.doc.Approve(r.ID)
+			desc, err = doc.Approve(r.ID)
 		case "reset":
-			desc, err = w.doc.Reset(r.ID)
+			desc, err = doc.Reset(r.ID)
 		case "restore":
-			desc, err = w.doc.Restore(r.ID, force)
+			desc, err = doc.Restore(r.ID, force)
 		case "remove":
-			desc, err = w.doc.Remove(r.ID)
+			desc, err = doc.Remove(r.ID)
 		}
 		if err != nil {
 			// A pattern may select rules the operation does not apply
@@ -360,34 +247,12 @@ func runLifecycle(stdout io.Writer, policyPath, op string, selectors []string, d
 		descs = append(descs, desc)
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("nothing changed: %w", errors.Join(errs...))
+		return nil, nil, fmt.Errorf("nothing changed: %w", errors.Join(errs...))
 	}
 	if len(descs) == 0 {
-		return fmt.Errorf("nothing changed: no selected rule has anything to %s\n%s", op, strings.Join(skipped, "\n"))
+		return nil, nil, fmt.Errorf("nothing changed: no selected rule has anything to %s\n%s", op, strings.Join(skipped, "\n"))
 	}
-	for _, s := range skipped {
-		fmt.Fprintln(stdout, s)
-	}
-	if dryRun {
-		for _, d := range descs {
-			fmt.Fprintf(stdout, "would have %s\n", d)
-		}
-		fmt.Fprintf(stdout, "dry run: %s not written\n", w.path)
-		return nil
-	}
-	if op != "remove" {
-		// The edits may not name a version no package provides.
-		if _, err := w.check(); err != nil {
-			return fmt.Errorf("nothing changed: %w", err)
-		}
-	}
-	if err := w.save(); err != nil {
-		return err
-	}
-	for _, d := range descs {
-		fmt.Fprintln(stdout, d)
-	}
-	return nil
+	return descs, skipped, nil
 }
 
 func testDeviceCommand() *cli.Command {
@@ -398,7 +263,7 @@ func testDeviceCommand() *cli.Command {
 			{
 				Name:  "add",
 				Usage: "add a test device",
-				Flags: []cli.Flag{policyFlag,
+				Flags: []cli.Flag{policyFlag(),
 					&cli.StringFlag{Name: "name", Required: true, Usage: "a `NAME` for people"},
 					&cli.StringFlag{Name: "mac", Usage: "the device's MAC address"},
 					&cli.StringFlag{Name: "serial", Usage: "the device's serial number"},
@@ -417,7 +282,7 @@ func testDeviceCommand() *cli.Command {
 				Name:      "remove",
 				Usage:     "remove a test device",
 				ArgsUsage: "NAME",
-				Flags:     []cli.Flag{policyFlag},
+				Flags:     []cli.Flag{policyFlag()},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usageErrorf("test-device remove: give one name")
@@ -430,7 +295,7 @@ func testDeviceCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list the test devices",
-				Flags: []cli.Flag{policyFlag},
+				Flags: []cli.Flag{policyFlag()},
 				Action: func(c *cli.Context) error {
 					w, err := loadWorkspace(c.String("policy"))
 					if err != nil {
@@ -438,7 +303,7 @@ func testDeviceCommand() *cli.Command {
 					}
 					tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 					fmt.Fprintln(tw, "NAME\tMAC\tSERIAL\tSCOPE")
-					for _, td := range w.doc.Policy().TestDevices {
+					for _, td := range w.Doc.Policy().TestDevices {
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", td.Name, orDash(td.MAC), orDash(td.Serial), td.Scope)
 					}
 					return tw.Flush()
@@ -455,11 +320,11 @@ func editPolicy(c *cli.Context, edit func(*policy.Doc) (string, error)) error {
 	if err != nil {
 		return err
 	}
-	desc, err := edit(w.doc)
+	desc, err := edit(w.Doc)
 	if err != nil {
 		return err
 	}
-	if err := w.save(); err != nil {
+	if err := w.Save(); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.App.Writer, desc)
@@ -478,43 +343,46 @@ func runClean(stdout io.Writer, policyPath string, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	cat, err := update.ScanStore(w.store)
-	if err != nil {
-		return err
-	}
-	used := cat.Referenced(w.doc.Policy())
-	var unused []update.Stored
-	for _, p := range cat.Packages {
-		if !used[p.Name] {
-			unused = append(unused, p)
-		}
-	}
-	left, err := w.store.Leftovers()
-	if err != nil {
-		return err
-	}
+	done, err := w.Clean(dryRun)
 	verb := "deleted"
 	if dryRun {
 		verb = "would delete"
 	}
-	for _, p := range unused {
-		if !dryRun {
-			if err := w.store.Remove(p.Name); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, w.store.Path(p.Name), strings.Join(p.Summary(), "; "))
+	for _, c := range done {
+		fmt.Fprintf(stdout, "%s %s (%s)\n", verb, c.Path, c.Why)
 	}
-	for _, name := range left {
-		if !dryRun {
-			if err := os.Remove(filepath.Join(w.store.Dir, name)); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(stdout, "%s %s (left by an interrupted import)\n", verb, filepath.Join(w.store.Dir, name))
+	if err != nil {
+		return err
 	}
-	if len(unused)+len(left) == 0 {
+	if len(done) == 0 {
 		fmt.Fprintln(stdout, "nothing to clean: every package is referenced")
 	}
 	return nil
+}
+
+func importCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "import update packages (UCUpdates.cab or UCUpdates.exe); new versions become pending",
+		ArgsUsage: "FILE...",
+		Flags: []cli.Flag{policyFlag(),
+			&cli.BoolFlag{Name: "keep-policy-id", Usage: "when a package names another rule id than the policy holds for the same device, keep the policy's"},
+			&cli.BoolFlag{Name: "adopt-package-id", Usage: "when a package names another rule id than the policy holds for the same device, change the rule's id to the package's"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usageErrorf("import: no package given")
+			}
+			var onConflict policy.IDConflict
+			switch {
+			case c.Bool("keep-policy-id") && c.Bool("adopt-package-id"):
+				return usageErrorf("import: give --keep-policy-id or --adopt-package-id, not both")
+			case c.Bool("keep-policy-id"):
+				onConflict = policy.KeepPolicyID
+			case c.Bool("adopt-package-id"):
+				onConflict = policy.AdoptPackageID
+			}
+			return runImport(c.App.Writer, c.String("policy"), c.Args().Slice(), onConflict)
+		},
+	}
 }

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/duws/duws/builder/policy"
-	"github.com/duws/duws/builder/store"
+	"github.com/duws/duws/internal/fleettest"
 )
 
 // TestMain lets tests run this test binary as the duws command, for tests
@@ -27,34 +23,7 @@ func TestMain(m *testing.M) {
 // temporary directory and returns the policy path.
 func fleet(t *testing.T) (dir, policyPath string) {
 	t.Helper()
-	dir = t.TempDir()
-	policyPath = filepath.Join(dir, "policy.yaml")
-	bare := "# test policy\npackages: packages\nservice:\n  internal_url: https://ucupdates-r2.contoso.com\n  external_url: https://ucupdates-r2.contoso.com:4443\ntopology_sites: [Dublin]\nrules: []\ntest_devices: []\n"
-	if err := os.WriteFile(policyPath, []byte(bare), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	vendor := filepath.Join(dir, "vendor")
-	os.Mkdir(vendor, 0o755)
-	ents, err := os.ReadDir("../../examples/vendor")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("../../examples/vendor", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(vendor, e.Name()), b, 0o644)
-	}
-	return dir, policyPath
-}
-
-func vendorFiles(t *testing.T, dir string) []string {
-	files, err := filepath.Glob(filepath.Join(dir, "vendor", "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no vendor packages: %v", err)
-	}
-	return files
+	return fleettest.Fleet(t, "../..", fleettest.Bare)
 }
 
 func TestImportAndLifecycle(t *testing.T) {
@@ -118,7 +87,7 @@ func TestImportRefusesBadPackageAndWritesNothing(t *testing.T) {
 	if string(before) != string(after) {
 		t.Error("policy changed by a failed import")
 	}
-	if names, _ := (&store.Store{Dir: filepath.Join(dir, "packages")}).List(); len(names) != 0 {
+	if names, _ := filepath.Glob(filepath.Join(dir, "packages", "*")); len(names) != 0 {
 		t.Errorf("store holds %v after a failed import", names)
 	}
 }
@@ -133,66 +102,6 @@ func TestBrokenPolicyListsEveryProblem(t *testing.T) {
 			t.Errorf("exit %d, stderr lacks %q:\n%s", code, want, errs)
 		}
 	}
-}
-
-// TestImportInterrupted kills a child duws import at many points; each
-// time the policy must parse, every package it refers to must be complete,
-// and running the import again must finish the job.
-func TestImportInterrupted(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The result of an uninterrupted import, to compare with.
-	refDir, refPol := fleet(t)
-	if code, out, errs := runCLI(t, append([]string{"import", "--policy", refPol}, vendorFiles(t, refDir)...)...); code != 0 {
-		t.Fatalf("reference import: %s%s", out, errs)
-	}
-	want, _ := os.ReadFile(refPol)
-
-	killed := 0
-	for delay := time.Duration(0); delay < 400*time.Millisecond; delay += delay/4 + 500*time.Microsecond {
-		dir, pol := fleet(t)
-		args := append([]string{"duws", "import", "--policy", pol}, vendorFiles(t, dir)...)
-		cmd := exec.Command(exe, args[1:]...)
-		cmd.Env = append(os.Environ(), "DUWS_TEST_AS_MAIN=1")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(delay)
-		cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && !ee.Exited() {
-			killed++
-		}
-		// The policy parses and refers only to complete packages.
-		if _, err := policy.Load(pol); err != nil {
-			t.Fatalf("after kill at %v: policy: %v", delay, err)
-		}
-		st := &store.Store{Dir: filepath.Join(dir, "packages")}
-		names, _ := st.List()
-		for _, n := range names {
-			if err := st.Verify(n); err != nil {
-				t.Fatalf("after kill at %v: %v", delay, err)
-			}
-		}
-		if code, out, errs := runCLI(t, "validate", "--policy", pol); code != 0 {
-			t.Fatalf("after kill at %v: check: %s%s", delay, out, errs)
-		}
-		// Running the import again finishes the job.
-		if code, out, errs := runCLI(t, append([]string{"import", "--policy", pol}, vendorFiles(t, dir)...)...); code != 0 {
-			t.Fatalf("after kill at %v: re-import: %s%s", delay, out, errs)
-		}
-		got, _ := os.ReadFile(pol)
-		if string(got) != string(want) {
-			t.Fatalf("after kill at %v and a re-import, the policy differs:\n%s\nwant:\n%s", delay, got, want)
-		}
-	}
-	if killed == 0 {
-		t.Fatal("no import was interrupted: the test proves nothing")
-	}
-	t.Logf("%d imports killed part-way", killed)
 }
 
 // TestImportRuleIDConflict: a policy holds the CX600's rule under an id

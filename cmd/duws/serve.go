@@ -32,7 +32,7 @@ func serveCommand() *cli.Command {
 		Usage: "answer devices' checks and serve update files from a built site",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "site", Usage: "the site `DIR` (from duws build); without it, the tree is built from --policy into a temporary directory"},
-			policyFlag,
+			policyFlag(),
 			&cli.StringSliceFlag{Name: "internal", Usage: "listen on `ADDR` as the internal web site (repeatable)"},
 			&cli.StringSliceFlag{Name: "external", Usage: "listen on `ADDR` as the external web site (repeatable); needs TLS"},
 			&cli.StringSliceFlag{Name: "admin", Usage: "listen on `ADDR` for /metrics and /healthz"},

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/duws/duws/builder/durable"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -140,14 +141,13 @@ func edit(path string, create bool, change func(*table) error) error {
 func writeAtomic(path string, data []byte, old fs.FileInfo) (err error) {
 	// The same directory, for the rename to be atomic.
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := durable.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			tmp.Abort()
 		}
 	}()
 	mode := newFileMode
@@ -155,25 +155,17 @@ func writeAtomic(path string, data []byte, old fs.FileInfo) (err error) {
 		mode = old.Mode().Perm()
 		// The responder may read the file as another user than the admin
 		// editing it; a new owner could lock it out.
-		if err := keepOwner(tmp, old); err != nil {
+		if err := keepOwner(tmp.File, old); err != nil {
 			return fmt.Errorf("keep owner of %s: %w", path, err)
 		}
 	}
 	if _, err := tmp.Write(data); err != nil {
 		return err
 	}
-	// Chmod rather than a create mode, so that the umask does not apply.
-	if err := tmp.Chmod(mode); err != nil {
+	// The exact mode rather than a create mode, so that the umask does
+	// not apply.
+	if err := tmp.Finish(mode, time.Time{}); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return tmp.Commit(path)
 }

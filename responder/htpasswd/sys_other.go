@@ -17,9 +17,3 @@ func lockDir(dir string) (unlock func(), err error) {
 func keepOwner(tmp *os.File, old fs.FileInfo) error {
 	return nil
 }
-
-// syncDir does nothing: Windows cannot open directories for syncing, and
-// does not need to.
-func syncDir(dir string) error {
-	return nil
-}

@@ -49,13 +49,3 @@ func keepOwner(tmp *os.File, old fs.FileInfo) error {
 	}
 	return tmp.Chown(int(want.Uid), int(want.Gid))
 }
-
-// syncDir flushes a directory, so that a rename in it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

@@ -1,6 +1,8 @@
-// Package build turns a policy and its packages into a static tree (see
-// package site): a pure planning step that decides every file of the tree,
-// then a writer that puts it on disk and publishes it atomically.
+// Package plan decides the static tree (see package site) a policy and its
+// packages give: every file of the tree, checked against the build's
+// invariants, with the dashboard page, and what the tree tells devices
+// compared with a published one. It does no I/O of its own (a published
+// tree is read through an fs.FS); package publish writes a plan to disk.
 //
 // # Determinism
 //
@@ -19,7 +21,7 @@
 // how a fleet converges. Only where keep_newer is in effect for the rule
 // (the policy's or the rule's own) is a device on a version newer than
 // the target left alone.
-package build
+package plan
 
 import (
 	"crypto/sha256"
@@ -27,13 +29,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/duws/duws/builder/internal/parallel"
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/site"
 	"github.com/duws/duws/builder/update"
@@ -43,8 +43,9 @@ import (
 type Input struct {
 	Policy      *policy.Policy
 	PolicyBytes []byte
-	// Packages are the stored packages, read with update.Read (so with
-	// file hashes). Their order does not matter.
+	// Packages are the stored packages: every update with its version,
+	// and the files with their hashes of the versions the policy offers
+	// (as workspace.Sources reads them). Their order does not matter.
 	Packages []Package
 	// Built is the build time the manifest records: SOURCE_DATE_EPOCH, or
 	// the newest input. Never the clock.
@@ -139,7 +140,7 @@ func MakePlan(in *Input) (*Plan, error) {
 	// and their outputs merged in policy order, so the plan is the same
 	// whatever the scheduling.
 	results := make([]ruleResult, len(in.Policy.Rules))
-	parallel(len(results), func(i int) {
+	parallel.Run(len(results), func(i int) {
 		res := &results[i]
 		res.lp, res.err = p.planRule(in.Policy, &in.Policy.Rules[i], ix, noUpdate, &res.outs)
 	})
@@ -159,7 +160,7 @@ func MakePlan(in *Input) (*Plan, error) {
 	slices.SortFunc(p.Lookups, func(a, b LookupPlan) int { return strings.Compare(a.Path, b.Path) })
 	encoded := make([][]byte, len(p.Lookups))
 	p.toldRows = make([]string, len(p.Lookups))
-	parallel(len(p.Lookups), func(i int) {
+	parallel.Run(len(p.Lookups), func(i int) {
 		lp := &p.Lookups[i]
 		encoded[i] = site.EncodeLookup(&lp.Lookup, lp.Known)
 		p.toldRows[i] = toldRows(p, lp)
@@ -270,7 +271,7 @@ func newIndex(pkgs []Package, pol *policy.Policy) *index {
 				ix.byID[u.RuleID] = append(ix.byID[u.RuleID], e)
 				continue
 			}
-			k := strings.ToLower(u.Key())
+			k := u.Identity.Key(u.UpdateType)
 			ix.byKey[k] = append(ix.byKey[k], e)
 		}
 	}
@@ -283,7 +284,7 @@ func (ix *index) updates(r *policy.Rule) []entry {
 	if len(ix.byKey) == 0 {
 		return a
 	}
-	b := ix.byKey[strings.ToLower(r.Identity.String()+" "+r.UpdateType)]
+	b := ix.byKey[r.Identity.Key(r.UpdateType)]
 	if len(b) == 0 {
 		return a
 	}
@@ -323,29 +324,6 @@ func (p *Plan) merge(outs []namedOutput) error {
 	return nil
 }
 
-// parallel runs f(0) … f(n-1) on every processor.
-func parallel(n int, f func(i int)) { parallelN(runtime.GOMAXPROCS(0), n, f) }
-
-// parallelN runs f(0) … f(n-1) in the given number of goroutines.
-func parallelN(workers, n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, max(n, 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
 func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate string, outs *[]namedOutput) (LookupPlan, error) {
 	cands := ix.updates(r)
 	versions := make([]policy.Version, len(cands))
@@ -364,7 +342,7 @@ func (p *Plan) planRule(pol *policy.Policy, r *policy.Rule, ix *index, noUpdate 
 		return entry{}, false
 	}
 
-	id := site.Identity{DeviceType: r.Identity.DeviceType, Brand: r.Identity.Brand, Model: r.Identity.Model, Revision: r.Identity.Revision, Locale: r.Identity.Locale}
+	id := r.Identity
 	lp := LookupPlan{
 		Path:  site.LookupPath(id, r.UpdateType),
 		Rule:  *r,

@@ -1,4 +1,14 @@
-package build
+// Package publish puts planned trees (see package plan) on disk in a site
+// directory and makes one live: write, publish, revert and prune, plus
+// verify of a tree against its manifest and the Ed25519 keys that sign
+// manifests.
+//
+// # Atomicity
+//
+// A tree is written under a temporary name and renamed into place once
+// complete and synced; the live tree changes by one rename of the current
+// link. An interrupted command leaves the old state intact.
+package publish
 
 import (
 	"crypto/sha256"
@@ -10,15 +20,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/duws/duws/builder/policy"
+	"github.com/duws/duws/builder/durable"
+	"github.com/duws/duws/builder/internal/parallel"
+	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/site"
 )
 
@@ -35,7 +45,7 @@ type Writer struct {
 	Keep int
 	// Open opens a file of a stored package. It is called from several
 	// goroutines at once.
-	Open func(Source) (io.ReadCloser, error)
+	Open func(plan.Source) (io.ReadCloser, error)
 	// Sign, when set, signs the manifest; the signature is written to
 	// manifest.sig.
 	Sign func(manifest []byte) []byte
@@ -91,12 +101,13 @@ func shared(name string) bool {
 // into place once complete and synced. So an interrupted write never
 // leaves a partial tree under a tree's name, and a rebuild after a small
 // policy change writes little.
-func (w *Writer) Write(p *Plan) (Stats, error) {
+func (w *Writer) Write(p *plan.Plan) (Stats, error) {
 	manifest, err := ManifestBytes(&p.Manifest)
 	if err != nil {
 		return Stats{}, err
 	}
-	id := hashHex(manifest)
+	sum := sha256.Sum256(manifest)
+	id := hex.EncodeToString(sum[:])
 	st := Stats{ID: id}
 	trees := filepath.Join(w.Dir, site.TreesDir)
 	final := filepath.Join(trees, id)
@@ -105,7 +116,7 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 		// Signing a tree built before signs it: the signature is not part
 		// of the manifest, so the tree keeps its id.
 		if w.Sign != nil {
-			if err := policy.WriteFile(filepath.Join(final, site.SignatureName), w.Sign(manifest), 0o644); err != nil {
+			if err := durable.WriteFile(filepath.Join(final, site.SignatureName), w.Sign(manifest), 0o644); err != nil {
 				return st, err
 			}
 			st.Signed = true
@@ -155,7 +166,7 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 	}
 	var written, linked, skipped atomic.Int64
 	errs := make([]error, len(names))
-	parallelN(writers, len(names), func(i int) {
+	parallel.RunN(writers, len(names), func(i int) {
 		name := names[i]
 		o := p.Files[name]
 		k := reuseKey{name, o.SHA256}
@@ -193,11 +204,7 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 			linked.Add(1)
 			return
 		}
-		if err := os.WriteFile(dst, o.Data, 0o644); err != nil {
-			errs[i] = err
-			return
-		}
-		if err := os.Chtimes(dst, built, built); err != nil {
+		if err := durable.WriteNew(dst, o.Data, 0o644, built); err != nil {
 			errs[i] = err
 			return
 		}
@@ -218,16 +225,18 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 		}
 	}
 	if w.Sign != nil {
-		if err := os.WriteFile(filepath.Join(tmp, site.SignatureName), w.Sign(manifest), 0o644); err != nil {
+		if err := durable.WriteNew(filepath.Join(tmp, site.SignatureName), w.Sign(manifest), 0o644, time.Time{}); err != nil {
 			return st, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(tmp, site.ManifestName), manifest, 0o644); err != nil {
+	if err := durable.WriteNew(filepath.Join(tmp, site.ManifestName), manifest, 0o644, time.Time{}); err != nil {
 		return st, err
 	}
-	// One sync of everything written, rather than one per file, before
-	// the tree gets its name.
-	syscall.Sync()
+	// Every file was flushed as it was written; their directories are
+	// flushed before the tree gets its name.
+	if err := syncDirs(w.Dir, tmp, &made); err != nil {
+		return st, err
+	}
 	if err := os.Rename(tmp, final); err != nil {
 		if _, serr := os.Stat(filepath.Join(final, site.ManifestName)); serr == nil {
 			st.Reused = true // written meanwhile by another build
@@ -236,22 +245,19 @@ func (w *Writer) Write(p *Plan) (Stats, error) {
 		return st, err
 	}
 	ok = true
-	return st, syncDir(trees)
+	return st, durable.SyncDir(trees)
 }
 
 // writeShared writes a shared file through a temporary file renamed into
 // place, so a reader never sees it half-written.
-func (w *Writer) writeShared(o *Output, dst string, built time.Time) error {
+func (w *Writer) writeShared(o *plan.Output, dst string, built time.Time) error {
 	tmp := dst + ".tmp"
 	os.Remove(tmp)
 	var err error
 	if o.Source != nil {
-		err = w.extract(o, tmp)
+		err = w.extract(o, tmp, built)
 	} else {
-		err = os.WriteFile(tmp, o.Data, 0o644)
-	}
-	if err == nil {
-		err = os.Chtimes(tmp, built, built)
+		err = durable.WriteNew(tmp, o.Data, 0o644, built)
 	}
 	if err == nil {
 		err = os.Rename(tmp, dst)
@@ -279,12 +285,8 @@ func (w *Writer) existingFiles() known {
 	k := known{inTree: map[reuseKey]string{}, shared: map[reuseKey]bool{}, listed: map[string]bool{}}
 	ids, _ := w.Trees()
 	for _, id := range ids {
-		b, err := os.ReadFile(filepath.Join(w.Dir, site.TreesDir, id, site.ManifestName))
+		m, err := site.ReadTreeManifest(os.DirFS(w.Dir), id)
 		if err != nil {
-			continue
-		}
-		var m site.Manifest
-		if json.Unmarshal(b, &m) != nil {
 			continue
 		}
 		for _, f := range m.Files {
@@ -301,7 +303,7 @@ func (w *Writer) existingFiles() known {
 }
 
 // extract copies a package file, checking it hashes as planned.
-func (w *Writer) extract(o *Output, dst string) error {
+func (w *Writer) extract(o *plan.Output, dst string, built time.Time) error {
 	rc, err := w.Open(*o.Source)
 	if err != nil {
 		return err
@@ -313,6 +315,12 @@ func (w *Writer) extract(o *Output, dst string) error {
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, h), rc)
+	if err == nil {
+		err = os.Chtimes(dst, built, built)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -371,14 +379,7 @@ func (w *Writer) Resolve(id string) (string, error) {
 
 // Current returns the id of the live tree, "" when none is.
 func (w *Writer) Current() (string, error) {
-	target, err := os.Readlink(filepath.Join(w.Dir, site.CurrentName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return filepath.Base(target), nil
+	return site.LiveTree(os.DirFS(w.Dir))
 }
 
 // History returns the published trees, oldest first.
@@ -478,7 +479,7 @@ func (w *Writer) flip(id string) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(w.Dir)
+	return durable.SyncDir(w.Dir)
 }
 
 func (w *Writer) now() time.Time {
@@ -509,7 +510,7 @@ func (w *Writer) writeRetired(ret map[string]string) error {
 	if err != nil {
 		return err
 	}
-	return policy.WriteFile(filepath.Join(w.Dir, retiredName), append(b, '\n'), 0o644)
+	return durable.WriteFile(filepath.Join(w.Dir, retiredName), append(b, '\n'), 0o644)
 }
 
 func (w *Writer) writeHistory(h []string) error {
@@ -517,7 +518,7 @@ func (w *Writer) writeHistory(h []string) error {
 	if err != nil {
 		return err
 	}
-	return policy.WriteFile(filepath.Join(w.Dir, site.HistoryName), append(b, '\n'), 0o644)
+	return durable.WriteFile(filepath.Join(w.Dir, site.HistoryName), append(b, '\n'), 0o644)
 }
 
 // prune deletes the trees that were published once and are now neither
@@ -579,12 +580,8 @@ func (w *Writer) prune(h []string) error {
 	}
 	// What the deleted trees listed and no kept tree does.
 	listedBy := func(id string) []string {
-		b, err := os.ReadFile(filepath.Join(w.Dir, site.TreesDir, id, site.ManifestName))
+		m, err := site.ReadTreeManifest(os.DirFS(w.Dir), id)
 		if err != nil {
-			return nil
-		}
-		var m site.Manifest
-		if json.Unmarshal(b, &m) != nil {
 			return nil
 		}
 		var out []string
@@ -637,27 +634,22 @@ func (w *Writer) prune(h []string) error {
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// syncDirs flushes the directories a write created or added files to
+// (made holds them), their parents up to the site directory, and the new
+// tree's top directory.
+func syncDirs(site, tree string, made *sync.Map) error {
+	dirs := map[string]bool{tree: true}
+	made.Range(func(k, _ any) bool {
+		for d := k.(string); !dirs[d] && d != site && strings.HasPrefix(d, site); d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+		return true
+	})
+	list := make([]string, 0, len(dirs))
+	for d := range dirs {
+		list = append(list, d)
 	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// MemoryLimit is the soft memory limit LimitMemory sets. A build keeps its
-// input and its plan in memory at once; without a limit the collector lets
-// the heap grow to twice what is live before collecting. The live heap of
-// a 10,000-rule fleet is well under this, so the limit costs little time.
-const MemoryLimit = 448 << 20 // 448 MiB
-
-// LimitMemory sets the runtime's soft memory limit to MemoryLimit, unless
-// GOMEMLIMIT sets another. It returns what restores the previous limit.
-func LimitMemory() func() {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	old := debug.SetMemoryLimit(MemoryLimit)
-	return func() { debug.SetMemoryLimit(old) }
+	errs := make([]error, len(list))
+	parallel.RunN(writers, len(list), func(i int) { errs[i] = durable.SyncDir(list[i]) })
+	return errors.Join(errs...)
 }

@@ -1,4 +1,4 @@
-package build
+package publish
 
 import (
 	"crypto/ed25519"
@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -25,20 +24,17 @@ import (
 // missing, altered or extra. dir is a tree or a site directory, whose live
 // tree is then checked.
 func Verify(dir string, pub ed25519.PublicKey) ([]string, error) {
-	if _, err := os.Stat(filepath.Join(dir, site.CurrentName)); err == nil {
-		dir = filepath.Join(dir, site.CurrentName)
-	}
-	dir, err := filepath.EvalSymlinks(dir)
+	tree, err := site.ResolveTree(os.DirFS(dir))
 	if err != nil {
 		return nil, err
 	}
-	mb, err := os.ReadFile(filepath.Join(dir, site.ManifestName))
+	dir, err = filepath.EvalSymlinks(filepath.Join(dir, tree))
 	if err != nil {
 		return nil, err
 	}
-	var m site.Manifest
-	if err := json.Unmarshal(mb, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, site.ManifestName), err)
+	m, mb, err := site.ReadManifest(os.DirFS(dir), ".", dir)
+	if err != nil {
+		return nil, err
 	}
 	var diffs []string
 	if pub != nil {

@@ -1,7 +1,9 @@
-package build
+package publish
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,25 +17,32 @@ import (
 	"testing"
 	"time"
 
-	"github.com/duws/duws/builder/device"
+	"github.com/duws/duws/builder/internal/plantest"
+	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/site"
-	"github.com/google/go-cmp/cmp"
+	"github.com/duws/duws/internal/fleettest"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-func mustPlan(t testing.TB, in *Input) *Plan {
-	t.Helper()
-	p, err := MakePlan(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+// The fleets of package plantest, by the names these tests had when they
+// lived in one package with them.
+var (
+	testInput   = plantest.Input
+	parsePolicy = plantest.ParsePolicy
+	mustPlan    = plantest.Plan
+)
+
+type fakeFiles = plantest.Files
+
+func hashHex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
 
-func writeTree(t testing.TB, in *Input, files fakeFiles, dir string) (*Writer, Stats) {
+func writeTree(t testing.TB, in *plan.Input, files fakeFiles, dir string) (*Writer, Stats) {
 	t.Helper()
-	w := &Writer{Dir: dir, Keep: 2, Open: files.open}
+	w := &Writer{Dir: dir, Keep: 2, Open: files.Open}
 	st, err := w.Write(mustPlan(t, in))
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +64,7 @@ func listing(t testing.TB, root string) string {
 		return nil
 	})
 	if _, err := os.Stat(filepath.Join(root, site.ManifestName)); err == nil {
-		walkTree(root, func(rel, _ string) error {
+		plantest.WalkTree(root, func(rel, _ string) error {
 			if !slices.Contains(paths, rel) {
 				paths = append(paths, rel)
 			}
@@ -84,20 +93,7 @@ func listing(t testing.TB, root string) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *updateGolden {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
+	fleettest.Golden(t, name, got, *updateGolden)
 }
 
 func TestGoldenTree(t *testing.T) {
@@ -129,7 +125,7 @@ func TestDeterministic(t *testing.T) {
 		t.Error("trees differ")
 	}
 	// And every byte of every file, package files and index.html too.
-	walkTree(filepath.Join(a, site.TreesDir, sa.ID), func(rel, p string) error {
+	plantest.WalkTree(filepath.Join(a, site.TreesDir, sa.ID), func(rel, p string) error {
 		x, _ := os.ReadFile(p)
 		y, err := os.ReadFile(filepath.Join(b, site.TreesDir, sb.ID, rel))
 		if err != nil || !bytes.Equal(x, y) {
@@ -138,146 +134,17 @@ func TestDeterministic(t *testing.T) {
 		return nil
 	})
 	// Building again changes nothing.
-	w := &Writer{Dir: a, Open: files.open}
+	w := &Writer{Dir: a, Open: files.Open}
 	st, err := w.Write(mustPlan(t, in))
 	if err != nil || !st.Reused {
 		t.Errorf("second build: %+v, %v; want the tree reused", st, err)
 	}
 }
 
-// told returns the version a table sends a device on v, "" for none.
-func toldVersion(t *testing.T, p *Plan, tab *site.Table, v string) string {
-	t.Helper()
-	pv, err := device.ParseVersion(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := describeAnswer(p, tab.Answer(pv))
-	if strings.HasPrefix(d, "downloads=0") {
-		return ""
-	}
-	return strings.TrimPrefix(d, "update to ")
-}
-
-// TestDecisions walks the rule of docs/PROTOCOL.md: the target is the
-// approved version (for test devices the pending one where set); a device
-// on the target, or any device when there is no target, is told
-// downloads=0; a device on any other version is sent the target, older or
-// newer, unless keep_newer is in effect for the rule, which leaves devices
-// on a version newer than the target alone.
-func TestDecisions(t *testing.T) {
-	files := fakeFiles{}
-	id := "UCPhone/Polycom/CX600/A/ENU"
-	pkg := fakePackage(files, "p.cab", []string{id}, "1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4")
-	const keep = "keep_newer: true\n"
-	tests := []struct {
-		name string
-		head string // added to the policy's top level
-		kv   []string
-		// what production and test devices on 1.0.0.1 .. 1.0.0.4 and on
-		// unknown 1.0.0.0 and 9.0.0.0 are sent
-		prod, test [6]string
-	}{
-		{"nothing approved", "", nil, [6]string{}, [6]string{}},
-		{"approved", "", []string{"approved", "1.0.0.2"},
-			[6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}, [6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}},
-		{"approved and pending", "", []string{"approved", "1.0.0.2", "pending", "1.0.0.3"},
-			[6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}, [6]string{"1.0.0.3", "1.0.0.3", "", "1.0.0.3", "1.0.0.3", "1.0.0.3"}},
-		{"pending only", "", []string{"pending", "1.0.0.3"},
-			[6]string{}, [6]string{"1.0.0.3", "1.0.0.3", "", "1.0.0.3", "1.0.0.3", "1.0.0.3"}},
-		{"restore held", "", []string{"approved", "1.0.0.2", "restore", "1.0.0.1"},
-			[6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}, [6]string{"1.0.0.2", "", "1.0.0.2", "1.0.0.2", "1.0.0.2", "1.0.0.2"}},
-		{"keep_newer: approved", keep, []string{"approved", "1.0.0.2"},
-			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}},
-		{"keep_newer: approved and pending", keep, []string{"approved", "1.0.0.2", "pending", "1.0.0.3"},
-			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.3", "1.0.0.3", "", "", "1.0.0.3", ""}},
-		{"keep_newer: a restore held does not send newer devices back", keep, []string{"approved", "1.0.0.2", "restore", "1.0.0.1"},
-			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}},
-		{"keep_newer: after a restore (the rule's keep_newer: false)", keep, []string{"approved", "1.0.0.1", "keep_newer", "false"},
-			[6]string{"", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1"}, [6]string{"", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1", "1.0.0.1"}},
-		{"the rule's keep_newer: true alone", "", []string{"approved", "1.0.0.2", "keep_newer", "true"},
-			[6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}, [6]string{"1.0.0.2", "", "", "", "1.0.0.2", ""}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			src := policyHead + tt.head + "rules:\n" + ruleYAML(id, tt.kv...)
-			in := &Input{PolicyBytes: []byte(src), Packages: []Package{pkg}}
-			var err error
-			if in.Policy, err = parsePolicy(src); err != nil {
-				t.Fatal(err)
-			}
-			p := mustPlan(t, in)
-			for ai, aud := range []site.Audience{site.Production, site.Test} {
-				want := [][6]string{tt.prod, tt.test}[ai]
-				var got [6]string
-				for i, v := range []string{"1.0.0.1", "1.0.0.2", "1.0.0.3", "1.0.0.4", "1.0.0.0", "9.0.0.0"} {
-					got[i] = toldVersion(t, p, p.Lookups[0].Lookup.For(aud), v)
-				}
-				if got != want {
-					t.Errorf("%s: devices on 1..4, 0, 9 are sent %q, want %q", aud, got, want)
-				}
-			}
-		})
-	}
-}
-
-func TestInvariants(t *testing.T) {
-	in, _ := testInput(t)
-	for _, tt := range []struct {
-		name   string
-		breakP func(p *Plan)
-		want   string
-	}{
-		{"URL to a missing file", func(p *Plan) {
-			for name := range p.Files {
-				if strings.HasSuffix(name, "4.0.7577.4398/CPE/CPE.nbt") && strings.Contains(name, "CX600") {
-					delete(p.Files, name)
-				}
-			}
-		}, "is not in the tree"},
-		{"file with another hash", func(p *Plan) {
-			for name, o := range p.Files {
-				if strings.HasSuffix(name, "CPE.cat") {
-					o.SHA256 = strings.Repeat("0", 64)
-				}
-			}
-		}, "the answer says"},
-		{"answer of another identity", func(p *Plan) {
-			cx, hp := p.Lookups[2], p.Lookups[1] // sorted by path: aastra, hp, polycom
-			cx.Lookup.Test.Older = cx.Lookup.Test.Ref(hp.Lookup.Test.Path(hp.Lookup.Test.Older))
-			p.Lookups[2] = cx
-		}, "an update of another identity"},
-		{"downgrade where keep_newer is in effect", func(p *Plan) {
-			l := &p.Lookups[0] // Aastra: approved 4363, 4399 known
-			yes := true
-			l.Rule.KeepNewer = &yes
-			l.Lookup.Production.Versions["4.0.7577.4399"] = l.Lookup.Production.Older
-		}, "offered the older 4.0.7577.4363"},
-		{"newer versions downgraded where keep_newer is in effect", func(p *Plan) {
-			l := &p.Lookups[0]
-			yes := true
-			l.Rule.KeepNewer = &yes
-			l.Lookup.Production.Newer = l.Lookup.Production.Older
-		}, "versions newer than 4.0.7577.4363 are offered"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			p := mustPlan(t, in)
-			if err := p.check(); err != nil {
-				t.Fatalf("good plan fails its check: %v", err)
-			}
-			tt.breakP(p)
-			err := p.check()
-			if !errors.Is(err, ErrInvariant) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want ErrInvariant with %q", err, tt.want)
-			}
-		})
-	}
-}
-
 func TestPublishRevertKeep(t *testing.T) {
 	in, files := testInput(t)
 	dir := t.TempDir()
-	w := &Writer{Dir: dir, Keep: 1, Open: files.open, Now: pastGrace()}
+	w := &Writer{Dir: dir, Keep: 1, Open: files.Open, Now: pastGrace()}
 	var ids []string
 	for i := range 3 {
 		in.PolicyBytes = append(in.PolicyBytes, []byte(fmt.Sprintf("# edit %d\n", i))...)
@@ -319,11 +186,11 @@ func TestInterruptedWriteChangesNothing(t *testing.T) {
 	in.PolicyBytes = append(in.PolicyBytes, "# changed\n"...)
 	p := mustPlan(t, in)
 	var n atomic.Int32
-	broken := &Writer{Dir: dir, Keep: 2, Open: func(s Source) (io.ReadCloser, error) {
+	broken := &Writer{Dir: dir, Keep: 2, Open: func(s plan.Source) (io.ReadCloser, error) {
 		if n.Add(1) > 1 {
 			return nil, errors.New("disk on fire")
 		}
-		return files.open(s)
+		return files.Open(s)
 	}}
 	// Force extraction by building into a fresh site sharing nothing.
 	broken.Dir = t.TempDir()
@@ -354,7 +221,7 @@ func TestSignVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	w := &Writer{Dir: dir, Open: files.open, Sign: Signer(sk)}
+	w := &Writer{Dir: dir, Open: files.Open, Sign: Signer(sk)}
 	st, err := w.Write(mustPlan(t, in))
 	if err != nil {
 		t.Fatal(err)
@@ -383,11 +250,11 @@ func TestPlanDiffGolden(t *testing.T) {
 	dir := t.TempDir()
 	w, st := writeTree(t, in, files, dir)
 	w.Publish(st.ID)
-	before, err := TreeView(dir)
+	before, err := plan.TreeView(os.DirFS(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := Diff(before, PlanView(mustPlan(t, in))); len(d) != 0 {
+	if d := plan.Diff(before, plan.PlanView(mustPlan(t, in))); len(d) != 0 {
 		t.Fatalf("a plan of the live inputs differs from the live tree: %v", d)
 	}
 	// Approve the CX600's pending version.
@@ -396,13 +263,13 @@ func TestPlanDiffGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.PolicyBytes = []byte(src)
-	changes := Diff(before, PlanView(mustPlan(t, in)))
+	changes := plan.Diff(before, plan.PlanView(mustPlan(t, in)))
 	var text, md bytes.Buffer
-	WriteText(&text, changes)
-	WriteMarkdown(&md, changes)
+	plan.WriteText(&text, changes)
+	plan.WriteMarkdown(&md, changes)
 	golden(t, "plan-approve.txt", text.String())
 	golden(t, "plan-approve.md", md.String())
-	if empty, _ := TreeView(t.TempDir()); len(empty.Told) != 0 {
+	if empty, _ := plan.TreeView(os.DirFS(t.TempDir())); len(empty.Told) != 0 {
 		t.Error("an empty site directory has answers")
 	}
 }
@@ -410,7 +277,7 @@ func TestPlanDiffGolden(t *testing.T) {
 func TestPruneSharedFiles(t *testing.T) {
 	in, files := testInput(t)
 	dir := t.TempDir()
-	w := &Writer{Dir: dir, Keep: 0, Open: files.open, Now: pastGrace()}
+	w := &Writer{Dir: dir, Keep: 0, Open: files.Open, Now: pastGrace()}
 	st, err := w.Write(mustPlan(t, in))
 	if err != nil {
 		t.Fatal(err)
@@ -465,7 +332,7 @@ func TestRetiredTreeKeptForGrace(t *testing.T) {
 	in, files := testInput(t)
 	dir := t.TempDir()
 	now := time.Date(2013, 7, 30, 12, 0, 0, 0, time.UTC)
-	w := &Writer{Dir: dir, Keep: 0, Open: files.open, Now: func() time.Time { return now }}
+	w := &Writer{Dir: dir, Keep: 0, Open: files.Open, Now: func() time.Time { return now }}
 	var ids []string
 	for i := range 3 {
 		in.PolicyBytes = append(in.PolicyBytes, []byte(fmt.Sprintf("# edit %d\n", i))...)
@@ -511,7 +378,7 @@ func TestRetiredTreeKeptForGrace(t *testing.T) {
 func TestPublishKeepsStagedTrees(t *testing.T) {
 	in, files := testInput(t)
 	dir := t.TempDir()
-	w := &Writer{Dir: dir, Keep: 0, Open: files.open, Now: pastGrace()}
+	w := &Writer{Dir: dir, Keep: 0, Open: files.Open, Now: pastGrace()}
 	var ids []string
 	for i := range 2 {
 		in.PolicyBytes = append(in.PolicyBytes, []byte(fmt.Sprintf("# staged %d\n", i))...)

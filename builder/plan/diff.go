@@ -1,4 +1,4 @@
-package build
+package plan
 
 import (
 	"encoding/json"
@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 
@@ -127,51 +126,38 @@ func PlanView(p *Plan) *View {
 	return v
 }
 
-// TreeView returns what a published tree tells devices. dir is a tree or
-// a site directory; a site directory without a live tree gives an empty
-// view (everything is new).
-func TreeView(dir string) (*View, error) {
-	if _, err := os.Lstat(filepath.Join(dir, site.CurrentName)); err == nil {
-		dir = filepath.Join(dir, site.CurrentName)
-	} else if _, err := os.Stat(filepath.Join(dir, site.ManifestName)); errors.Is(err, fs.ErrNotExist) {
-		if _, err := os.Stat(dir); err == nil || errors.Is(err, fs.ErrNotExist) {
-			return newView(), nil
-		}
-	}
-	mb, err := os.ReadFile(filepath.Join(dir, site.ManifestName))
+// TreeView returns what a published tree tells devices. fsys is a tree
+// or a site directory (see [site.ResolveTree]); one without a tree gives
+// an empty view (everything is new).
+func TreeView(fsys fs.FS) (*View, error) {
+	dir, err := site.ResolveTree(fsys)
 	if err != nil {
 		return nil, err
 	}
-	var m site.Manifest
-	if err := json.Unmarshal(mb, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, site.ManifestName), err)
+	m, _, err := site.ReadManifest(fsys, dir, dir)
+	if dir == "." && errors.Is(err, fs.ErrNotExist) {
+		return newView(), nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	describe := func(a string) string {
 		if a == m.NoUpdate {
 			return "downloads=0 (nothing to do)"
 		}
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(a)))
+		b, err := fs.ReadFile(fsys, path.Join(dir, a))
 		if err != nil {
 			return "missing answer " + a
 		}
-		_, rest, _ := strings.Cut(string(b), "<Version>")
-		ver, _, _ := strings.Cut(rest, "</Version>")
-		return "update to " + ver
+		return site.DescribeAnswer(b)
 	}
 	v := newView()
-	for _, f := range m.Files {
-		if !strings.HasPrefix(f.Path, site.LookupDir+"/") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+	for _, p := range m.LookupPaths() {
+		l, err := site.ReadLookup(fsys, path.Join(dir, p))
 		if err != nil {
 			return nil, err
 		}
-		var l site.Lookup
-		if err := json.Unmarshal(b, &l); err != nil {
-			return nil, fmt.Errorf("%s: %w", f.Path, err)
-		}
-		v.add(&l, describe)
+		v.add(l, describe)
 	}
 	return v, nil
 }
@@ -280,6 +266,17 @@ func WriteText(w io.Writer, changes []Change) {
 	for _, c := range changes {
 		fmt.Fprintf(w, "%s  %-10s %-24s %s -> %s\n", c.Rule, c.Audience, c.Reported, c.Before, c.After)
 	}
+}
+
+// WriteJSON writes changes as a JSON array (empty, not null, when there
+// are none), for scripts.
+func WriteJSON(w io.Writer, changes []Change) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if changes == nil {
+		changes = []Change{}
+	}
+	return enc.Encode(changes)
 }
 
 // WriteMarkdown writes changes for a pull-request comment.

@@ -1,4 +1,4 @@
-package build
+package publish
 
 import (
 	"bytes"
@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/duws/duws/builder/internal/plantest"
+	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/update"
 )
@@ -21,10 +24,10 @@ import (
 // a quarter of the rules having a pending version and a tenth a restore
 // version. File contents are derived from their paths, so Open needs no
 // table.
-func synthetic(tb testing.TB, nrules, nversions int) (*Input, func(Source) (io.ReadCloser, error)) {
+func synthetic(tb testing.TB, nrules, nversions int) (*plan.Input, func(plan.Source) (io.ReadCloser, error)) {
 	tb.Helper()
 	var pol strings.Builder
-	pol.WriteString(policyHead + "rules:\n")
+	pol.WriteString(plantest.PolicyHead + "rules:\n")
 	ids := make([]policy.Identity, nrules)
 	for i := range ids {
 		ids[i] = policy.Identity{DeviceType: "UCPhone", Brand: fmt.Sprintf("Brand%d", i%40), Model: fmt.Sprintf("M%d", i), Revision: "A", Locale: "ENU"}
@@ -38,14 +41,14 @@ func synthetic(tb testing.TB, nrules, nversions int) (*Input, func(Source) (io.R
 		if i%10 == 0 {
 			kv = append(kv, "restore", ver(nversions-5).String())
 		}
-		pol.WriteString(ruleYAML(id.String(), kv...))
+		pol.WriteString(plantest.RuleYAML(id.String(), kv...))
 	}
 	src := pol.String()
 	p, err := policy.Parse("policy.yaml", []byte(src))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	in := &Input{Policy: p, PolicyBytes: []byte(src), Built: time.Date(2014, 1, 1, 0, 0, 0, 0, time.UTC)}
+	in := &plan.Input{Policy: p, PolicyBytes: []byte(src), Built: time.Date(2014, 1, 1, 0, 0, 0, 0, time.UTC)}
 	// As Sources.Load gives it: every update of every package with its
 	// version, and the files, with their hashes, of the versions the
 	// policy offers.
@@ -55,23 +58,23 @@ func synthetic(tb testing.TB, nrules, nversions int) (*Input, func(Source) (io.R
 		ruleIDs[i] = update.DerivedRuleID(id, "CPE")
 	}
 	for j := range nversions {
-		pk := Package{Name: fmt.Sprintf("%064x.cab", j), Updates: make([]update.Update, 0, nrules)}
+		pk := plan.Package{Name: fmt.Sprintf("%064x.cab", j), Updates: make([]update.Update, 0, nrules)}
 		for i, id := range ids {
 			u := update.Update{RuleID: ruleIDs[i], Identity: id, UpdateType: "CPE", Version: ver(j)}
 			if j == nversions-3 || (j == nversions-1 && i%4 == 0) {
 				dir := u.Dir()
 				for _, n := range names {
-					sum := sha256.Sum256(content(dir, n))
-					u.Files = append(u.Files, update.File{Name: n, Path: dir + "/" + n, Size: int64(len(content(dir, n))), SHA256: hex.EncodeToString(sum[:])})
+					sum := sha256.Sum256(plantest.Content(dir, n))
+					u.Files = append(u.Files, update.File{Name: n, Path: dir + "/" + n, Size: int64(len(plantest.Content(dir, n))), SHA256: hex.EncodeToString(sum[:])})
 				}
 			}
 			pk.Updates = append(pk.Updates, u)
 		}
 		in.Packages = append(in.Packages, pk)
 	}
-	open := func(s Source) (io.ReadCloser, error) {
+	open := func(s plan.Source) (io.ReadCloser, error) {
 		i := strings.LastIndexByte(s.Path, '/')
-		return io.NopCloser(bytes.NewReader(content(s.Path[:i], s.Path[i+1:]))), nil
+		return io.NopCloser(bytes.NewReader(plantest.Content(s.Path[:i], s.Path[i+1:]))), nil
 	}
 	return in, open
 }
@@ -87,7 +90,8 @@ func maxRSS() float64 {
 // approval. Run with -benchtime=1x; it reports seconds per build and the
 // process's peak RSS in MiB.
 func BenchmarkBuild10k(b *testing.B) {
-	defer LimitMemory()() // as duws build does
+	// The soft memory limit duws build sets (cmd/duws buildMemoryLimit).
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(448 << 20))
 	in, open := synthetic(b, 10000, 50)
 	var ms runtime.MemStats
 	runtime.GC()
@@ -98,7 +102,7 @@ func BenchmarkBuild10k(b *testing.B) {
 		dir := b.TempDir()
 		w := &Writer{Dir: dir, Keep: 2, Open: open}
 		start := time.Now()
-		p, err := MakePlan(in)
+		p, err := plan.MakePlan(in)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -119,7 +123,7 @@ func BenchmarkBuild10k(b *testing.B) {
 		r.Restore, r.Approved, r.Pending = r.Approved, r.Pending, nil
 		in.PolicyBytes = append(in.PolicyBytes, "# approved\n"...)
 		start = time.Now()
-		p, err = MakePlan(in)
+		p, err = plan.MakePlan(in)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,7 @@
-package build
+// Package plantest makes small fleets for the tests of packages plan,
+// publish and workspace: a policy, packages with fake file contents, and
+// an opener for those contents.
+package plantest
 
 import (
 	"bytes"
@@ -13,15 +16,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/site"
 	"github.com/duws/duws/builder/update"
 )
 
-// fakeFiles serves package files from memory, for Writer.Open.
-type fakeFiles map[Source][]byte
+// Files serves package files from memory, for publish.Writer.Open.
+type Files map[plan.Source][]byte
 
-func (f fakeFiles) open(s Source) (io.ReadCloser, error) {
+// Open opens a file.
+func (f Files) Open(s plan.Source) (io.ReadCloser, error) {
 	b, ok := f[s]
 	if !ok {
 		return nil, fmt.Errorf("no file %v", s)
@@ -29,15 +34,15 @@ func (f fakeFiles) open(s Source) (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
-// content is the fake content of a package file.
-func content(dir, name string) []byte {
+// Content is the fake content of a package file.
+func Content(dir, name string) []byte {
 	return []byte("content of " + dir + "/" + name + "\n")
 }
 
-// fakePackage makes a package named name holding the given versions of
-// the given identities, each with CPE.nbt and CPE.cat.
-func fakePackage(files fakeFiles, name string, ids []string, versions ...string) Package {
-	p := Package{Name: name}
+// Package makes a package named name holding the given versions of the
+// given identities, each with CPE.nbt and CPE.cat.
+func Package(files Files, name string, ids []string, versions ...string) plan.Package {
+	p := plan.Package{Name: name}
 	for _, idStr := range ids {
 		id, err := policy.ParseIdentity(idStr)
 		if err != nil {
@@ -51,11 +56,11 @@ func fakePackage(files fakeFiles, name string, ids []string, versions ...string)
 			u := update.Update{Identity: id, UpdateType: "CPE", Version: v}
 			u.RuleID = update.DerivedRuleID(id, "CPE")
 			for _, fn := range []string{"CPE.cat", "CPE.nbt"} {
-				data := content(u.Dir(), fn)
+				data := Content(u.Dir(), fn)
 				sum := sha256.Sum256(data)
 				f := update.File{Name: fn, Path: u.Dir() + "/" + fn, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
 				u.Files = append(u.Files, f)
-				files[Source{Package: name, Path: f.Path}] = data
+				files[plan.Source{Package: name, Path: f.Path}] = data
 			}
 			p.Updates = append(p.Updates, u)
 		}
@@ -63,8 +68,8 @@ func fakePackage(files fakeFiles, name string, ids []string, versions ...string)
 	return p
 }
 
-// ruleYAML writes a rule of the policy.
-func ruleYAML(identity string, kv ...string) string {
+// RuleYAML writes a rule of the policy.
+func RuleYAML(identity string, kv ...string) string {
 	id, _ := policy.ParseIdentity(identity)
 	s := fmt.Sprintf("  - id: %s\n    identity: %s\n    update_type: CPE\n", update.DerivedRuleID(id, "CPE"), identity)
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -73,46 +78,48 @@ func ruleYAML(identity string, kv ...string) string {
 	return s
 }
 
-const policyHead = `packages: packages
+// PolicyHead is the start of every test policy, before its rules.
+const PolicyHead = `packages: packages
 service:
   internal_url: https://ucupdates-r2.contoso.com
   external_url: https://ucupdates-r2.contoso.com:4443
 topology_sites: [Dublin]
 `
 
-// testInput returns a small fleet: CX600 with approved, pending and
-// restore; Aastra approved only; HP with nothing approved.
-func testInput(t testing.TB) (*Input, fakeFiles) {
+// Input returns a small fleet: CX600 with approved, pending and restore;
+// Aastra approved only; HP with nothing approved.
+func Input(t testing.TB) (*plan.Input, Files) {
 	t.Helper()
-	files := fakeFiles{}
-	src := policyHead + "rules:\n" +
-		ruleYAML("UCPhone/Polycom/CX600/A/ENU", "approved", "4.0.7577.4363", "pending", "4.0.7577.4398", "restore", "4.0.7577.4100") +
-		ruleYAML("UCPhone/Aastra/6725ip/A/DEU", "approved", "4.0.7577.4363") +
-		ruleYAML("UCPhone/HP/4120/A/ENU", "pending", "4.0.7577.4398") +
+	files := Files{}
+	src := PolicyHead + "rules:\n" +
+		RuleYAML("UCPhone/Polycom/CX600/A/ENU", "approved", "4.0.7577.4363", "pending", "4.0.7577.4398", "restore", "4.0.7577.4100") +
+		RuleYAML("UCPhone/Aastra/6725ip/A/DEU", "approved", "4.0.7577.4363") +
+		RuleYAML("UCPhone/HP/4120/A/ENU", "pending", "4.0.7577.4398") +
 		"test_devices:\n  - name: lab\n    mac: 00-04-F2-12-34-56\n  - name: dublin\n    serial: sn-1\n    scope: Dublin\n"
 	pol, err := policy.Parse("policy.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &Input{
+	in := &plan.Input{
 		Policy:      pol,
 		PolicyBytes: []byte(src),
 		Built:       time.Date(2013, 7, 30, 12, 0, 0, 0, time.UTC),
-		Packages: []Package{
-			fakePackage(files, "aaaa.cab", []string{"UCPhone/Polycom/CX600/A/ENU"}, "4.0.7577.4100", "4.0.7577.4363"),
-			fakePackage(files, "bbbb.cab", []string{"UCPhone/Polycom/CX600/A/ENU", "UCPhone/HP/4120/A/ENU"}, "4.0.7577.4398"),
-			fakePackage(files, "cccc.cab", []string{"UCPhone/Aastra/6725ip/A/DEU"}, "4.0.7577.4363", "4.0.7577.4399"),
+		Packages: []plan.Package{
+			Package(files, "aaaa.cab", []string{"UCPhone/Polycom/CX600/A/ENU"}, "4.0.7577.4100", "4.0.7577.4363"),
+			Package(files, "bbbb.cab", []string{"UCPhone/Polycom/CX600/A/ENU", "UCPhone/HP/4120/A/ENU"}, "4.0.7577.4398"),
+			Package(files, "cccc.cab", []string{"UCPhone/Aastra/6725ip/A/DEU"}, "4.0.7577.4363", "4.0.7577.4399"),
 		},
 	}
 	return in, files
 }
 
-func parsePolicy(src string) (*policy.Policy, error) { return policy.Parse("policy.yaml", []byte(src)) }
+// ParsePolicy parses a test policy.
+func ParsePolicy(src string) (*policy.Policy, error) { return policy.Parse("policy.yaml", []byte(src)) }
 
-// walkTree calls fn for every file of a tree, following the links to the
+// WalkTree calls fn for every file of a tree, following the links to the
 // shared answers/ and files/ directories but listing only what the tree's
 // manifest lists there.
-func walkTree(dir string, fn func(rel, path string) error) error {
+func WalkTree(dir string, fn func(rel, path string) error) error {
 	mb, err := os.ReadFile(filepath.Join(dir, site.ManifestName))
 	if err != nil {
 		return err
@@ -135,4 +142,14 @@ func walkTree(dir string, fn func(rel, path string) error) error {
 		}
 	}
 	return nil
+}
+
+// Plan makes the plan of in, failing the test on an error.
+func Plan(t testing.TB, in *plan.Input) *plan.Plan {
+	t.Helper()
+	p, err := plan.MakePlan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

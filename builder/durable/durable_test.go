@@ -1,10 +1,12 @@
-package policy
+package durable
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestWriteFile(t *testing.T) {
@@ -107,5 +109,59 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		if got[i] != names[i] {
 			t.Errorf("directory holds %q, want %q", got, names)
 		}
+	}
+}
+
+// A streamed write is invisible under its final name until Commit, gets
+// the mode and time asked for, and an Abort leaves nothing.
+func TestTempCommitAbort(t *testing.T) {
+	dir := t.TempDir()
+	mtime := time.Date(2013, 7, 30, 12, 0, 0, 0, time.UTC)
+	tmp, err := CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(tmp, "package bytes"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tmp.Finish(0o640, mtime); err != nil {
+		t.Fatal(err)
+	}
+	final := filepath.Join(dir, "pkg.cab")
+	if _, err := os.Stat(final); !os.IsNotExist(err) {
+		t.Fatalf("final name exists before Commit: %v", err)
+	}
+	if err := tmp.Commit(final); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(final)
+	if err != nil || fi.Mode().Perm() != 0o640 || !fi.ModTime().Equal(mtime) {
+		t.Errorf("committed file: %v, %v; want mode 0640, time %v", fi, err, mtime)
+	}
+	assertOnly(t, dir, "pkg.cab")
+
+	aborted, err := CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(aborted, "half")
+	aborted.Abort()
+	assertOnly(t, dir, "pkg.cab")
+}
+
+func TestWriteNew(t *testing.T) {
+	dir := t.TempDir()
+	mtime := time.Date(2013, 7, 30, 12, 0, 0, 0, time.UTC)
+	path := filepath.Join(dir, "index.html")
+	if err := WriteNew(path, []byte("<p>hi"), 0o644, mtime); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if err != nil || string(b) != "<p>hi" || !fi.ModTime().Equal(mtime) {
+		t.Errorf("WriteNew wrote %q, %v, time %v", b, err, fi.ModTime())
+	}
+	if err := SyncDir(dir); err != nil {
+		t.Errorf("SyncDir: %v", err)
 	}
 }

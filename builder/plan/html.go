@@ -1,4 +1,4 @@
-package build
+package plan
 
 import (
 	"bytes"
@@ -209,10 +209,7 @@ func describeAnswer(p *Plan, name string) string {
 	if o == nil {
 		return "?"
 	}
-	s := string(o.Data)
-	_, rest, _ := strings.Cut(s, "<Version>")
-	v, _, _ := strings.Cut(rest, "</Version>")
-	return "update to " + v
+	return site.DescribeAnswer(o.Data)
 }
 
 // toldRows renders the rows of the "what devices are told" table for one

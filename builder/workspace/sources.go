@@ -1,36 +1,58 @@
-package build
+package workspace
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/duws/duws/builder/cab"
+	"github.com/duws/duws/builder/plan"
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/store"
 	"github.com/duws/duws/builder/update"
 )
 
-// Sources reads a policy file and its packages into an Input: the policy
+// Sources reads a policy file and its packages into a plan.Input: the policy
 // is parsed and checked against the packages (every mistake listed), and
-// the files of the versions the policy offers are read and hashed.
+// the files of the versions the policy offers get their hashes, from the
+// sidecar import kept beside each package, or (for a package stored
+// before sidecars) by reading and hashing them.
 type Sources struct {
 	PolicyPath string
 	Store      *store.Store
 
 	mu   sync.Mutex
 	open map[string]*cab.ReadCloser
+
+	// opened, when set, is told of every file of a package opened for
+	// reading, to hash it or to copy it (tests count them).
+	opened func(pkg, path string)
+}
+
+// countOpens is the view of a package that tells s.opened of every file
+// opened through it.
+type countOpens struct {
+	fs.FS
+	s   *Sources
+	pkg string
+}
+
+func (c countOpens) Open(name string) (fs.File, error) {
+	if c.s.opened != nil {
+		c.s.opened(c.pkg, name)
+	}
+	return c.FS.Open(name)
 }
 
 // Load returns the build input. sourceDateEpoch, when not empty, is the
 // SOURCE_DATE_EPOCH to record as the build time; otherwise the newest
 // modification time of the package files is used.
-func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
+func (s *Sources) Load(sourceDateEpoch string) (*plan.Input, error) {
 	b, err := os.ReadFile(s.PolicyPath)
 	if err != nil {
 		return nil, err
@@ -40,17 +62,13 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 		return nil, err
 	}
 	if s.Store == nil {
-		dir := pol.Packages
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(filepath.Dir(s.PolicyPath), dir)
-		}
-		s.Store = &store.Store{Dir: dir}
+		s.Store = &store.Store{Dir: StoreDir(s.PolicyPath, pol.Packages)}
 	}
 	names, err := s.Store.List()
 	if err != nil {
 		return nil, err
 	}
-	in := &Input{Policy: pol, PolicyBytes: b}
+	in := &plan.Input{Policy: pol, PolicyBytes: b}
 	// The packages were checked in full when imported, and the store
 	// names each by its hash: here their tables are listed, and only the
 	// files of versions the policy offers are read and hashed.
@@ -59,7 +77,7 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 		for _, v := range []*policy.Version{r.Approved, r.Pending} {
 			if v != nil {
 				offered[r.ID+" "+v.String()] = true
-				offered[strings.ToLower(r.Identity.String()+" "+r.UpdateType)+" "+v.String()] = true
+				offered[r.Identity.Key(r.UpdateType)+" "+v.String()] = true
 			}
 		}
 	}
@@ -71,11 +89,18 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 			return nil, err
 		}
 		pkg, err := update.ScanCabinet(&r.Reader, s.Store.Path(name))
+		var hashes update.Hashes
+		if err == nil {
+			hashes, err = s.sidecar(name)
+		}
 		if err == nil {
 			for i := range pkg.Updates {
 				u := &pkg.Updates[i]
-				if offered[u.RuleID+" "+u.Version.String()] || offered[strings.ToLower(u.Key())+" "+u.Version.String()] {
-					if err = update.HashFiles(&r.Reader, u); err != nil {
+				if offered[u.RuleID+" "+u.Version.String()] || offered[u.Identity.Key(u.UpdateType)+" "+u.Version.String()] {
+					if hashes.Fill(u) {
+						continue
+					}
+					if err = update.HashFiles(countOpens{&r.Reader, s, name}, u); err != nil {
 						break
 					}
 				} else {
@@ -95,7 +120,7 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Store.Path(name), err)
 		}
-		in.Packages = append(in.Packages, Package{Name: name, Updates: pkg.Updates})
+		in.Packages = append(in.Packages, plan.Package{Name: name, Updates: pkg.Updates})
 	}
 	cat := &update.Catalog{}
 	for _, p := range in.Packages {
@@ -119,8 +144,21 @@ func (s *Sources) Load(sourceDateEpoch string) (*Input, error) {
 	return in, nil
 }
 
-// Open opens a package file, for Writer.Open.
-func (s *Sources) Open(src Source) (io.ReadCloser, error) {
+// sidecar returns the hashes import kept beside a package, nil for a
+// package stored without them.
+func (s *Sources) sidecar(name string) (update.Hashes, error) {
+	b, err := s.Store.Sidecar(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return update.DecodeHashes(b)
+}
+
+// Open opens a package file, for publish.Writer.Open.
+func (s *Sources) Open(src plan.Source) (io.ReadCloser, error) {
 	s.mu.Lock()
 	if s.open == nil {
 		s.open = map[string]*cab.ReadCloser{}
@@ -138,6 +176,9 @@ func (s *Sources) Open(src Source) (io.ReadCloser, error) {
 	s.mu.Unlock()
 	for _, f := range r.File {
 		if f.Name == src.Path {
+			if s.opened != nil {
+				s.opened(src.Package, src.Path)
+			}
 			return f.Open()
 		}
 	}
