@@ -7,21 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/duws/duws/responder"
 	"github.com/duws/duws/responder/audit"
 	"github.com/duws/duws/responder/htpasswd"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
-)
-
-// Failed-login limits: a phone retrying with an old password stays well
-// under them; a password guesser does not.
-const (
-	failuresPerUser = 5
-	failuresPerAddr = 20
-	failureWindow   = time.Minute
 )
 
 // setupAccounts fills in the accounts, the limiter and the audit log of a
@@ -32,9 +23,8 @@ func setupAccounts(cfg *responder.Config, o serveOptions, logger *slog.Logger) (
 		if err != nil {
 			return nil, err
 		}
-		cfg.Users = f
+		cfg.Accounts = f
 	}
-	cfg.Limiter = htpasswd.NewLimiter(failuresPerUser, failuresPerAddr, failureWindow)
 	server := o.server
 	if server == "" {
 		server, _ = os.Hostname()
