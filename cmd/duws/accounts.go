@@ -40,6 +40,7 @@ func setupAccounts(cfg *responder.Config, o serveOptions, logger *slog.Logger) (
 		return nil, err
 	}
 	cfg.Audit = func(e responder.Event) { log.Write(auditRecord(e)) }
+	cfg.AuditDropped = func() int64 { return log.Dropped() + log.Errors() }
 	return func() {
 		if err := log.Close(); err != nil {
 			logger.Error("audit log", "err", err)
@@ -49,7 +50,8 @@ func setupAccounts(cfg *responder.Config, o serveOptions, logger *slog.Logger) (
 
 // auditRecord turns a responder event into an audit log row.
 func auditRecord(e responder.Event) audit.Record {
-	rec := audit.Record{Time: e.Time, Client: e.Client, User: e.User, Outcome: e.Outcome}
+	rec := audit.Record{Time: e.Time, Client: e.Client, User: e.User, Outcome: e.Outcome, Request: e.Kind, Path: e.Path,
+		Account: e.Account, AccountSource: e.Source, Listener: e.Listener}
 	if r := e.Request; r != nil {
 		rec.DeviceType, rec.MAC, rec.Serial, rec.Vendor, rec.Model, rec.Revision, rec.Locale = r.DeviceType, r.MAC, r.Serial, r.Vendor, r.Model, r.Revision, r.Locale
 		for i, m := range r.Modules {
