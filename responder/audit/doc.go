@@ -50,6 +50,7 @@
 //     CR and LF included), the line and paragraph separators U+2028 and
 //     U+2029, and every byte that is not valid UTF-8 is replaced with
 //     U+FFFD, one for each;
+//
 //   - in module names and versions, ":" and ";" are replaced with U+FFFD too,
 //     so that a module list always splits back into the same modules.
 //
@@ -58,6 +59,7 @@
 //     a row still come to more than 4 KiB, the longest are cut further.
 //     The cut column names every column whose value was cut, joined by
 //     ";", so that a cut value is never taken for what was sent;
+//
 //   - a value that a spreadsheet would run as a formula — one starting
 //     with "=", "+", "-", "@", a tab or a carriage return — gets a "'" put
 //     in front, as OWASP recommends for CSV files, and so does a value

@@ -131,11 +131,11 @@ func Open(dir, server string, logger *slog.Logger) (*Log, error) {
 		MaxFileSize: DefaultMaxFileSize,
 		MaxFiles:    DefaultMaxFiles,
 		dir:         dir,
-		server:  server,
-		logger:  logger,
-		queue:   make(chan Record, queueLength),
-		done:    make(chan struct{}),
-		reports: make(map[string]*report),
+		server:      server,
+		logger:      logger,
+		queue:       make(chan Record, queueLength),
+		done:        make(chan struct{}),
+		reports:     make(map[string]*report),
 	}
 	l.enc = csv.NewWriter(&l.buf)
 	go l.run()
