@@ -75,7 +75,7 @@ service:
   internal_url: https://ucupdates-r2.contoso.com
   external_url: https://ucupdates-r2.contoso.com:4443
 network:
-  inside: [10.0.0.0/8]
+  inside: [10.0.0.0/8, 127.0.0.0/8]
   trusted_proxies: [127.0.0.2/32]
 rules:
   - id: %s
