@@ -6,6 +6,16 @@
 // from the request and reads the answer. It imports only the site format
 // (packages site and device), never the policy or the cabinet code; a
 // test guards that.
+//
+// # Under hostile clients
+//
+// Memory does not grow with what clients send: identities and update
+// types the tree does not know are answered from the manifest's list of
+// lookup tables, and every table kept (the credential cache, the
+// failed-attempt counts) is bounded. Credentials are verified through an
+// [account.Source], at most [Config.MaxVerifications] at a time, each
+// attempt counted against [Limits] before it is verified, and successes
+// remembered for [Config.CacheTTL]. docs/PROTOCOL.md lists every limit.
 package responder
 
 import (
