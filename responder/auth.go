@@ -148,7 +148,7 @@ func (r *Responder) authenticate(w http.ResponseWriter, req *http.Request, o ori
 	if len(locked) > 0 {
 		r.metrics.lockouts.Add(int64(len(locked)))
 		// The user name is what is attacked; the password is never logged.
-		r.log.Warn("login attempts locked out", "user", user, "client", o.String(), "counts", strings.Join(locked, ","), "window", r.limiter.lim.Window)
+		r.log.Warn("login attempts locked out", "user", logName(user), "client", o.String(), "counts", strings.Join(locked, ","), "window", r.limiter.lim.Window)
 	}
 	timer := time.NewTimer(verifyWait)
 	select {
@@ -183,6 +183,17 @@ func (r *Responder) authenticate(w http.ResponseWriter, req *http.Request, o ori
 	}
 	r.log.Debug("credentials refused", "client", o.String(), "err", err)
 	return account.Result{}, r.challenge(w)
+}
+
+// maxLoggedName bounds a user name in the log: a client chooses it.
+const maxLoggedName = 64
+
+// logName returns a user name as logged, cut to maxLoggedName bytes.
+func logName(user string) string {
+	if len(user) <= maxLoggedName {
+		return user
+	}
+	return strings.ToValidUTF8(user[:maxLoggedName], "") + "…"
 }
 
 // challenge answers 401, the same for an unknown user and a wrong
