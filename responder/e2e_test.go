@@ -27,6 +27,7 @@ import (
 	"github.com/duws/duws/builder/publish"
 	"github.com/duws/duws/builder/update"
 	"github.com/duws/duws/responder"
+	"github.com/duws/duws/responder/account"
 )
 
 const cx600 = "UCPhone/Polycom/CX600/A/ENU"
@@ -75,7 +76,7 @@ service:
   internal_url: https://ucupdates-r2.contoso.com
   external_url: https://ucupdates-r2.contoso.com:4443
 network:
-  inside: [10.0.0.0/8]
+  inside: [10.0.0.0/8, 127.0.0.0/8]
   trusted_proxies: [127.0.0.2/32]
 rules:
   - id: %s
@@ -106,10 +107,17 @@ rules:
 	return st.ID
 }
 
-// users is a fixed account table.
+// users is a fixed account table, an account source.
 type users map[string]string
 
-func (u users) Check(user, pass string) bool { p, ok := u[user]; return ok && p == pass }
+func (u users) Name() string { return "test" }
+
+func (u users) Verify(_ context.Context, user, pass string) (account.Result, error) {
+	if p, ok := u[user]; ok && p == pass {
+		return account.Result{Account: user, Source: "test"}, nil
+	}
+	return account.Result{}, account.ErrInvalid
+}
 
 // selfSigned makes a certificate for ucupdates-r2.contoso.com and 127.0.0.1.
 func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
@@ -147,7 +155,7 @@ func start(t testing.TB, f *fixture) *running {
 	t.Helper()
 	events := make(chan responder.Event, 10000)
 	r, err := responder.New(responder.Config{
-		Site: f.site, Users: users{"alice": "s3cret"},
+		Site: f.site, Accounts: users{"alice": "s3cret"},
 		Audit: func(e responder.Event) {
 			select {
 			case events <- e:

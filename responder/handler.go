@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/netip"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/duws/duws/builder/device"
+	"github.com/duws/duws/builder/site"
 )
 
 // Kind says which of the two web sites of the original a listener is.
@@ -57,10 +56,17 @@ func statusErr(status int, msg string, err error) error {
 func (r *Responder) Handler(k Kind) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		start := time.Now()
-		err := r.serve(w, req, k)
-		if err != nil {
-			r.fail(w, req, err)
+		tw := &trackingWriter{ResponseWriter: w}
+		if err := r.serve(tw, req, k); err != nil {
+			if tw.started {
+				// A response already under way cannot become an error
+				// response; its client went away or stalled.
+				r.log.Debug("response cut short", "method", req.Method, "path", req.URL.Path, "err", err)
+			} else {
+				r.fail(tw, req, err)
+			}
 		}
+		r.metrics.bytesServed.Add(tw.body)
 		r.metrics.observe(time.Since(start))
 	})
 }
@@ -73,7 +79,7 @@ func (r *Responder) fail(w http.ResponseWriter, req *http.Request, err error) {
 	if !errors.As(err, &he) {
 		he = &httpError{status: http.StatusInternalServerError, msg: "internal error", err: err}
 	}
-	if he.status >= 500 {
+	if he.status >= 500 && he.status != http.StatusServiceUnavailable {
 		r.log.Error("request failed", "method", req.Method, "path", req.URL.Path, "err", err)
 	} else if he.err != nil {
 		r.log.Debug("request refused", "method", req.Method, "path", req.URL.Path, "status", he.status, "err", he.err)
@@ -88,6 +94,43 @@ func (r *Responder) fail(w http.ResponseWriter, req *http.Request, err error) {
 	w.WriteHeader(he.status)
 	fmt.Fprintln(w, he.msg)
 }
+
+// trackingWriter notes whether a response has started and counts its
+// body bytes, keeping the ReaderFrom of the connection so sendfile still
+// works.
+type trackingWriter struct {
+	http.ResponseWriter
+	started bool
+	body    int64
+}
+
+func (t *trackingWriter) WriteHeader(code int) {
+	t.started = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *trackingWriter) Write(p []byte) (int, error) {
+	t.started = true
+	n, err := t.ResponseWriter.Write(p)
+	t.body += int64(n)
+	return n, err
+}
+
+func (t *trackingWriter) ReadFrom(src io.Reader) (int64, error) {
+	t.started = true
+	var n int64
+	var err error
+	if rf, ok := t.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(t.ResponseWriter, src)
+	}
+	t.body += n
+	return n, err
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 const (
 	checkInt = "/requesthandler/ucdevice.upx"
@@ -113,72 +156,103 @@ func (r *Responder) serve(w http.ResponseWriter, req *http.Request, k Kind) erro
 	return statusErr(http.StatusNotFound, "not found", nil)
 }
 
-// client returns the client's address: the TCP peer, or what a trusted
-// proxy says in X-Forwarded-For (the rightmost address no trusted proxy
-// added).
-func (r *Responder) client(req *http.Request, t *Tree) netip.Addr {
+// origin is where a request comes from.
+type origin struct {
+	// addr is the client's address: the TCP peer, or what trusted proxies
+	// say; invalid when a proxy's header could not be read.
+	addr netip.Addr
+	// proxied says the TCP peer is a trusted proxy.
+	proxied bool
+}
+
+func (o origin) String() string {
+	if !o.addr.IsValid() {
+		return "unknown"
+	}
+	return o.addr.String()
+}
+
+// client returns where a request comes from: the TCP peer, or, from a
+// trusted proxy, the rightmost address of X-Forwarded-For that no trusted
+// proxy added. An entry that cannot be read gives an unknown address,
+// which is never inside.
+func (r *Responder) client(req *http.Request, t *Tree) origin {
 	ap, err := netip.ParseAddrPort(req.RemoteAddr)
 	if err != nil {
-		return netip.Addr{}
+		return origin{}
 	}
 	addr := ap.Addr().Unmap()
 	if !t.trustedProxy(addr) {
-		return addr
+		return origin{addr: addr}
 	}
 	xff := req.Header.Values("X-Forwarded-For")
 	for i := len(xff) - 1; i >= 0; i-- {
 		parts := strings.Split(xff[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				return addr // a malformed header proves nothing
+			a, ok := parseForwarded(parts[j])
+			if !ok {
+				return origin{proxied: true} // a malformed header proves nothing
 			}
-			a = a.Unmap()
 			if !t.trustedProxy(a) {
-				return a
+				return origin{addr: a, proxied: true}
 			}
 			addr = a
 		}
 	}
-	return addr
+	return origin{addr: addr, proxied: true}
+}
+
+// parseForwarded reads one X-Forwarded-For entry in the forms proxies
+// write: an address, an address with a port, or a bracketed IPv6 address
+// with or without a port.
+func parseForwarded(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		var ap netip.AddrPort
+		if ap, err = netip.ParseAddrPort(s); err == nil {
+			a = ap.Addr()
+		} else if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
+			a, err = netip.ParseAddr(s[1 : len(s)-1])
+		}
+	}
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap().WithZone(""), true
 }
 
 // outside decides whether a request comes from outside the firewall: the
 // listener decides, and an internal listener limited to the inside
-// networks treats other clients as outside. The path never counts.
-func (r *Responder) outside(k Kind, t *Tree, client netip.Addr) bool {
+// networks treats other clients (and unknown ones) as outside. The path
+// never counts.
+func (r *Responder) outside(k Kind, t *Tree, o origin) bool {
 	if k == External {
 		return true
 	}
-	return r.cfg.InternalInsideOnly && !t.inside(client)
+	return r.cfg.InternalInsideOnly && !(o.addr.IsValid() && t.inside(o.addr))
 }
 
-// authenticate checks HTTP Basic credentials for a request from outside.
-func (r *Responder) authenticate(w http.ResponseWriter, req *http.Request, client netip.Addr) (string, error) {
-	user, pass, ok := req.BasicAuth()
-	addr := client.String()
-	if r.cfg.Limiter != nil && !r.cfg.Limiter.Allow(user, addr) {
-		r.metrics.authFailures.Add(1)
-		return "", statusErr(http.StatusTooManyRequests, "too many failed attempts; try again later", nil)
+// authOutcome is the outcome of a request whose authentication failed.
+func authOutcome(err error) string {
+	var he *httpError
+	if errors.As(err, &he) {
+		switch he.status {
+		case http.StatusTooManyRequests:
+			return OutcomeRateLimited
+		case http.StatusServiceUnavailable:
+			return OutcomeUnavailable
+		}
 	}
-	if ok && r.cfg.Users != nil && r.cfg.Users.Check(user, pass) {
-		return user, nil
-	}
-	if ok && r.cfg.Limiter != nil {
-		r.cfg.Limiter.Failed(user, addr)
-	}
-	r.metrics.authFailures.Add(1)
-	// The same answer for an unknown user and a wrong password.
-	w.Header().Set("WWW-Authenticate", `Basic realm="duws", charset="UTF-8"`)
-	return "", statusErr(http.StatusUnauthorized, "credentials required", nil)
+	return OutcomeUnauthorized
 }
 
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (r *Responder) check(w http.ResponseWriter, req *http.Request, k Kind) error {
 	t := r.tree.Load()
-	client := r.client(req, t)
-	ev := Event{Time: time.Now(), Client: client.String(), External: k == External}
+	o := r.client(req, t)
+	ev := Event{Time: time.Now(), Kind: EventCheck, Client: o.String(), Listener: k.String(), External: k == External}
 	outcome := OutcomeError
 	defer func() {
 		ev.Outcome = outcome
@@ -191,6 +265,12 @@ func (r *Responder) check(w http.ResponseWriter, req *http.Request, k Kind) erro
 		outcome = OutcomeBadRequest
 		w.Header().Set("Allow", "POST")
 		return statusErr(http.StatusMethodNotAllowed, "a check is a POST", nil)
+	}
+	if req.ContentLength > maxBody {
+		// Refused before reading: the client may stop sending.
+		outcome = OutcomeBadRequest
+		w.Header().Set("Connection", "close")
+		return statusErr(http.StatusRequestEntityTooLarge, "check request too large", nil)
 	}
 	buf := bodyPool.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -219,21 +299,19 @@ func (r *Responder) check(w http.ResponseWriter, req *http.Request, k Kind) erro
 	if rq.Serial != "" {
 		serial, _ = device.NormalizeSerial(rq.Serial)
 	}
-	if r.outside(k, t, client) {
+	if r.outside(k, t, o) {
 		if rq.User == "" {
 			// A device nobody signed in to may not update from outside.
 			outcome = OutcomeDenied
 			r.metrics.denials.Add(1)
 			return statusErr(http.StatusForbidden, "denied: no user signed in on the device", nil)
 		}
-		if _, err := r.authenticate(w, req, client); err != nil {
-			outcome = OutcomeUnauthorized
-			var he *httpError
-			if errors.As(err, &he) && he.status == http.StatusTooManyRequests {
-				outcome = OutcomeRateLimited
-			}
+		res, err := r.authenticate(w, req, o)
+		if err != nil {
+			outcome = authOutcome(err)
 			return err
 		}
+		ev.Account, ev.Source = res.Account, res.Source
 	}
 	body, offered, err := t.decide(rq, t.Devices.IsTest(mac, serial, r.cfg.TopologySite))
 	if err != nil {
@@ -255,73 +333,80 @@ func (r *Responder) check(w http.ResponseWriter, req *http.Request, k Kind) erro
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	_, err = w.Write(body)
-	return err
+	return err // after the header: logged, never answered again
 }
 
-func (r *Responder) download(w http.ResponseWriter, req *http.Request, k Kind, rel string) error {
+// maxRanges is how many ranges one download may ask for; a request with
+// more is answered with the whole file. Devices ask for one, to resume.
+const maxRanges = 8
+
+// contentTypes are the Content-Types of update files, by extension; any
+// other file is application/octet-stream. Fixed here, so that what is
+// served does not depend on the host's MIME tables.
+var contentTypes = map[string]string{
+	".nbt": "application/octet-stream",
+	".cat": "application/octet-stream",
+	".xml": "text/xml; charset=utf-8",
+	".txt": "text/plain; charset=utf-8",
+}
+
+func contentType(name string) string {
+	if ct, ok := contentTypes[strings.ToLower(path.Ext(name))]; ok {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+func (r *Responder) download(w http.ResponseWriter, req *http.Request, k Kind, rel string) (err error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		return statusErr(http.StatusMethodNotAllowed, "files are fetched with GET", nil)
 	}
-	t := r.tree.Load()
-	client := r.client(req, t)
-	if r.outside(k, t, client) {
-		if _, err := r.authenticate(w, req, client); err != nil {
+	t := r.acquireTree()
+	defer t.release()
+	o := r.client(req, t)
+	ev := Event{Time: time.Now(), Kind: EventDownload, Client: o.String(), Listener: k.String(), External: k == External, Path: rel}
+	outcome := OutcomeError
+	defer func() {
+		ev.Outcome = outcome
+		if r.cfg.Audit != nil {
+			r.cfg.Audit(ev)
+		}
+	}()
+	authenticated := false
+	if r.outside(k, t, o) {
+		res, err := r.authenticate(w, req, o)
+		if err != nil {
+			outcome = authOutcome(err)
 			return err
 		}
+		ev.Account, ev.Source = res.Account, res.Source
+		authenticated = true
 	}
-	f, full, ok := t.file(path.Clean("/" + rel)[1:])
+	f, ok := t.file(path.Clean("/" + rel)[1:])
 	if !ok {
+		outcome = OutcomeNotFound
 		return statusErr(http.StatusNotFound, "not found", nil)
 	}
-	fh, err := os.Open(full)
+	ev.Path = f.Path[len(site.FilesDir)+1:]
+	content, closer, err := t.content(f)
 	if err != nil {
 		return err
 	}
-	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return err
-	}
+	defer closer.Close()
 	h := w.Header()
 	h.Set("ETag", `"`+f.SHA256+`"`)
-	h.Set("Cache-Control", "public, max-age=86400")
-	switch ext := strings.ToLower(path.Ext(f.Path)); ext {
-	case ".nbt", ".cat":
-		h.Set("Content-Type", "application/octet-stream")
-	default:
-		if ct := mime.TypeByExtension(ext); ct != "" {
-			h.Set("Content-Type", ct)
-		} else {
-			h.Set("Content-Type", "application/octet-stream")
-		}
+	if authenticated {
+		// Only for this client: a shared cache must not hand it to others.
+		h.Set("Cache-Control", "private, max-age=86400")
+	} else {
+		h.Set("Cache-Control", "public, max-age=86400")
 	}
-	cw := &countingWriter{ResponseWriter: w}
-	http.ServeContent(cw, req, path.Base(f.Path), fi.ModTime(), fh)
-	r.metrics.bytesServed.Add(cw.n)
+	h.Set("Content-Type", contentType(f.Path))
+	if strings.Count(req.Header.Get("Range"), ",") >= maxRanges {
+		req.Header.Del("Range")
+	}
+	outcome = OutcomeServed
+	http.ServeContent(w, req, path.Base(f.Path), t.Built, content)
 	return nil
-}
-
-// countingWriter counts the bytes of a response body, keeping the
-// ReaderFrom of the connection so sendfile still works.
-type countingWriter struct {
-	http.ResponseWriter
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.ResponseWriter.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func (c *countingWriter) ReadFrom(src io.Reader) (int64, error) {
-	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
-		n, err := rf.ReadFrom(src)
-		c.n += n
-		return n, err
-	}
-	n, err := io.Copy(c.ResponseWriter, src)
-	c.n += n
-	return n, err
 }

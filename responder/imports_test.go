@@ -6,23 +6,28 @@ import (
 	"testing"
 )
 
-// TestImportsOnlySiteFormat keeps the responder from knowing the policy or
-// the cabinet code: it serves what the builder decided, and must never
-// re-derive it.
+// TestImportsOnlySiteFormat keeps every responder package from knowing
+// the policy or the cabinet code: the responder serves what the builder
+// decided, and must never re-derive it. Of the builder it may use only the
+// site format, the device vocabulary and the durability helper.
 func TestImportsOnlySiteFormat(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	pkgs, err := exec.Command("go", "list", "github.com/duws/duws/responder/...").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dep := range strings.Fields(string(out)) {
-		if !strings.HasPrefix(dep, "github.com/duws/duws/") {
-			continue
+	allowed := map[string]bool{
+		"github.com/duws/duws/builder/site":    true,
+		"github.com/duws/duws/builder/device":  true,
+		"github.com/duws/duws/builder/durable": true,
+	}
+	for _, pkg := range strings.Fields(string(pkgs)) {
+		out, err := exec.Command("go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatal(err)
 		}
-		switch dep {
-		case "github.com/duws/duws/responder", "github.com/duws/duws/builder/site", "github.com/duws/duws/builder/device":
-		default:
-			if !strings.HasPrefix(dep, "github.com/duws/duws/responder/") {
-				t.Errorf("the responder depends on %s", dep)
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, "github.com/duws/duws/builder/") && !allowed[dep] || strings.HasPrefix(dep, "github.com/duws/duws/cmd/") {
+				t.Errorf("%s depends on %s", pkg, dep)
 			}
 		}
 	}

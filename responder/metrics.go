@@ -19,9 +19,16 @@ type metrics struct {
 	authFailures   atomic.Int64
 	bytesServed    atomic.Int64
 	reloadFailures atomic.Int64
-	buckets        [len(latencyBounds) + 1]atomic.Int64
-	latencySum     atomic.Int64 // nanoseconds
-	latencyCount   atomic.Int64
+	// Authentication.
+	cacheHits         atomic.Int64
+	verifications     atomic.Int64
+	rateLimited       atomic.Int64
+	lockouts          atomic.Int64
+	verifyBusy        atomic.Int64
+	sourceUnavailable atomic.Int64
+	buckets           [len(latencyBounds) + 1]atomic.Int64
+	latencySum        atomic.Int64 // nanoseconds
+	latencyCount      atomic.Int64
 }
 
 // latencyBounds are the histogram's upper bounds, in seconds.
@@ -29,7 +36,7 @@ var latencyBounds = [...]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 
 
 func newMetrics() *metrics {
 	m := &metrics{outcomes: map[string]*atomic.Int64{}}
-	for _, o := range []string{OutcomeUpdate, OutcomeNoUpdate, OutcomeDenied, OutcomeUnauthorized, OutcomeRateLimited, OutcomeBadRequest, OutcomeError} {
+	for _, o := range []string{OutcomeUpdate, OutcomeNoUpdate, OutcomeDenied, OutcomeUnauthorized, OutcomeRateLimited, OutcomeBadRequest, OutcomeUnavailable, OutcomeError} {
 		m.outcomes[o] = new(atomic.Int64)
 	}
 	return m
@@ -77,6 +84,15 @@ func (r *Responder) AdminHandler() http.Handler {
 		counter("duws_auth_failures_total", "Requests from outside with missing or wrong credentials, or rate-limited.", m.authFailures.Load())
 		counter("duws_bytes_served_total", "Bytes of update files sent.", m.bytesServed.Load())
 		counter("duws_reload_failures_total", "New trees that failed to load.", m.reloadFailures.Load())
+		counter("duws_credential_cache_hits_total", "Requests from outside accepted on credentials verified a moment before.", m.cacheHits.Load())
+		counter("duws_verifications_total", "Credentials verified by an account source.", m.verifications.Load())
+		counter("duws_rate_limited_total", "Requests from outside refused (429) for too many failed attempts.", m.rateLimited.Load())
+		counter("duws_lockouts_total", "Failed-attempt counts (user at an address, address, user) used up: lockouts begun.", m.lockouts.Load())
+		counter("duws_verify_busy_total", "Requests from outside refused (503) for want of a free verification slot.", m.verifyBusy.Load())
+		counter("duws_account_source_unavailable_total", "Verifications the account source could not decide (503).", m.sourceUnavailable.Load())
+		if r.cfg.AuditDropped != nil {
+			counter("duws_audit_rows_dropped_total", "Audit rows not written: the day's files were full, or a write failed.", r.cfg.AuditDropped())
+		}
 		fmt.Fprintln(w, "# HELP duws_request_duration_seconds Time to answer a request.")
 		fmt.Fprintln(w, "# TYPE duws_request_duration_seconds histogram")
 		var cum int64

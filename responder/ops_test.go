@@ -13,15 +13,14 @@ import (
 	"time"
 
 	"github.com/duws/duws/responder"
-	"github.com/duws/duws/responder/htpasswd"
 )
 
 // TestRateLimited: after repeated wrong passwords, a user is refused
 // without a password check for the rest of the window.
 func TestRateLimited(t *testing.T) {
 	f := newFixture(t)
-	lim := htpasswd.NewLimiter(2, 100, time.Hour)
-	r, err := responder.New(responder.Config{Site: f.site, Users: users{"alice": "s3cret"}, Limiter: lim})
+	lim := responder.Limits{PerUserAddr: 2, PerAddr: 100, PerUser: 100, Window: time.Hour}
+	r, err := responder.New(responder.Config{Site: f.site, Accounts: users{"alice": "s3cret"}, Limits: lim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +28,7 @@ func TestRateLimited(t *testing.T) {
 	try := func(pass string) int {
 		req := httptest.NewRequest("POST", "/RequestHandlerExt/ucdevice.upx", strings.NewReader(checkBody("00-04-F2-99-99-99", "sip:alice@contoso.com", "4.0.7577.4363")))
 		req.SetBasicAuth("alice", pass)
+		req.TLS = &tls.ConnectionState{}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		return w.Code

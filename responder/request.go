@@ -17,6 +17,17 @@ const maxBody = 64 << 10 // 64 KiB
 // make the responder do unbounded lookups.
 const maxModules = 64
 
+// Field length limits, in bytes after trimming. Real values are a few
+// characters (UCPhone, Polycom, CX600, A, ENU, CPE, 4.0.7577.4363); the
+// limits leave ample room and keep a lookup key, an audit row and a log
+// line of one request small.
+const (
+	// maxField bounds every identity and module field.
+	maxField = 64
+	// maxUserField bounds the signed-in user, a SIP URI or UPN.
+	maxUserField = 256
+)
+
 // Request is a device's check, as parsed from its XML body.
 type Request struct {
 	DeviceType, MAC, Serial, Vendor, Model, Revision, Locale, User string
@@ -53,6 +64,9 @@ func ParseRequest(body []byte) (*Request, error) {
 	r := &Request{}
 	var mod *Module
 	inModule := false
+	// seen and modSeen hold a bit per field already given, by an element
+	// or an attribute, so that a second one is refused instead of joined.
+	var seen, modSeen uint32
 	depth := 0
 	// current is the element whose text is being gathered.
 	var path [16]string
@@ -83,8 +97,28 @@ func ParseRequest(body []byte) (*Request, error) {
 				r.Modules = append(r.Modules, Module{})
 				mod = &r.Modules[len(r.Modules)-1]
 				inModule = true
+				modSeen = 0
+			}
+			mark := func(name string) error {
+				bits := &seen
+				if inModule {
+					bits = &modSeen
+				}
+				if _, bit := r.field(mod, inModule, name); bit != 0 {
+					if *bits&bit != 0 {
+						return fmt.Errorf("%w: <%s> given twice", errRequest, name)
+					}
+					*bits |= bit
+				}
+				return nil
+			}
+			if err := mark(tok.name); err != nil {
+				return nil, err
 			}
 			for _, a := range tok.attrs {
+				if err := mark(a.name); err != nil {
+					return nil, err
+				}
 				r.set(mod, inModule, a.name, a.value)
 			}
 			if tok.selfClosing {
@@ -109,44 +143,49 @@ func ParseRequest(body []byte) (*Request, error) {
 	}
 }
 
-// set records a field by its lower-case name; text of a field may come in
-// several pieces (around comments, say), which are joined.
+// set records a field by its lower-case name; text of one element may
+// come in several pieces (around comments, say), which are joined.
 func (r *Request) set(mod *Module, inModule bool, name, value string) {
-	var f *string
+	if f, _ := r.field(mod, inModule, name); f != nil && value != "" {
+		*f += value
+	}
+}
+
+// field returns the field a lower-case name sets and a bit that stands for
+// it (aliases share one), or nil and 0 for a name that is no field.
+func (r *Request) field(mod *Module, inModule bool, name string) (*string, uint32) {
 	if inModule {
 		switch name {
 		case "name", "filename":
-			f = &mod.Name
+			return &mod.Name, 1 << 0
 		case "updatetype", "type":
-			f = &mod.UpdateType
+			return &mod.UpdateType, 1 << 1
 		case "version":
-			f = &mod.Version
+			return &mod.Version, 1 << 2
 		case "timestamp":
-			f = &mod.Timestamp
+			return &mod.Timestamp, 1 << 3
 		}
-	} else {
-		switch name {
-		case "devicetype":
-			f = &r.DeviceType
-		case "mac", "macaddress":
-			f = &r.MAC
-		case "serial", "serialnumber":
-			f = &r.Serial
-		case "vendor", "brand":
-			f = &r.Vendor
-		case "model":
-			f = &r.Model
-		case "revision", "hardwarerevision":
-			f = &r.Revision
-		case "locale":
-			f = &r.Locale
-		case "user", "username":
-			f = &r.User
-		}
+		return nil, 0
 	}
-	if f != nil && value != "" {
-		*f += value
+	switch name {
+	case "devicetype":
+		return &r.DeviceType, 1 << 0
+	case "mac", "macaddress":
+		return &r.MAC, 1 << 1
+	case "serial", "serialnumber":
+		return &r.Serial, 1 << 2
+	case "vendor", "brand":
+		return &r.Vendor, 1 << 3
+	case "model":
+		return &r.Model, 1 << 4
+	case "revision", "hardwarerevision":
+		return &r.Revision, 1 << 5
+	case "locale":
+		return &r.Locale, 1 << 6
+	case "user", "username":
+		return &r.User, 1 << 7
 	}
+	return nil, 0
 }
 
 // finish trims the fields and checks the required ones.
@@ -157,6 +196,15 @@ func (r *Request) finish() (*Request, error) {
 	for _, need := range []struct{ name, v string }{{"DeviceType", r.DeviceType}, {"Vendor", r.Vendor}, {"Model", r.Model}, {"Revision", r.Revision}, {"Locale", r.Locale}} {
 		if need.v == "" {
 			return nil, fmt.Errorf("%w: no %s", errRequest, need.name)
+		}
+	}
+	for _, f := range []struct {
+		name, v string
+		limit   int
+	}{{"DeviceType", r.DeviceType, maxField}, {"MAC", r.MAC, maxField}, {"Serial", r.Serial, maxField}, {"Vendor", r.Vendor, maxField},
+		{"Model", r.Model, maxField}, {"Revision", r.Revision, maxField}, {"Locale", r.Locale, maxField}, {"User", r.User, maxUserField}} {
+		if len(f.v) > f.limit {
+			return nil, fmt.Errorf("%w: %s longer than %d bytes", errRequest, f.name, f.limit)
 		}
 	}
 	kept := r.Modules[:0]
@@ -170,6 +218,9 @@ func (r *Request) finish() (*Request, error) {
 		}
 		if m.Version == "" || m.UpdateType == "" {
 			return nil, fmt.Errorf("%w: a module without a name or version", errRequest)
+		}
+		if max(len(m.Name), len(m.UpdateType), len(m.Version), len(m.Timestamp)) > maxField {
+			return nil, fmt.Errorf("%w: a module field longer than %d bytes", errRequest, maxField)
 		}
 		kept = append(kept, m)
 	}

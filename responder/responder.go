@@ -6,6 +6,16 @@
 // from the request and reads the answer. It imports only the site format
 // (packages site and device), never the policy or the cabinet code; a
 // test guards that.
+//
+// # Under hostile clients
+//
+// Memory does not grow with what clients send: identities and update
+// types the tree does not know are answered from the manifest's list of
+// lookup tables, and every table kept (the credential cache, the
+// failed-attempt counts) is bounded. Credentials are verified through an
+// [account.Source], at most [Config.MaxVerifications] at a time, each
+// attempt counted against [Limits] before it is verified, and successes
+// remembered for [Config.CacheTTL]. docs/PROTOCOL.md lists every limit.
 package responder
 
 import (
@@ -15,33 +25,39 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/duws/duws/builder/site"
+	"github.com/duws/duws/responder/account"
 )
 
-// Authenticator checks a user's credentials.
-type Authenticator interface {
-	Check(user, password string) bool
-}
-
-// Limiter slows down password guessing.
-type Limiter interface {
-	Allow(user, addr string) bool
-	Failed(user, addr string)
-}
-
-// Event is what the responder reports of each check, for the audit log.
+// Event is what the responder reports of each check and each download,
+// for the audit log.
 type Event struct {
-	Time     time.Time
-	Client   string
-	Request  *Request // nil when the body did not parse
+	Time   time.Time
+	Kind   string // EventCheck or EventDownload
+	Client string
+	// Listener is the kind of listener the request arrived on.
+	Listener string
+	Request  *Request // a check's body; nil when it did not parse
 	Offered  []string // per module: "UpdateType:version", or ""
+	Path     string   // a download's path under files/, as requested
 	User     string   // the signed-in user the device reports
-	Outcome  string
-	External bool
+	// Account and Source name the account the request's credentials
+	// verified and the account source that verified it; empty when the
+	// request needed none or carried none that were valid.
+	Account, Source string
+	Outcome         string
+	External        bool
 }
+
+// Kinds of Event.
+const (
+	EventCheck    = "check"
+	EventDownload = "download"
+)
 
 // Outcomes of a check.
 const (
@@ -51,7 +67,11 @@ const (
 	OutcomeUnauthorized = "unauthorized"
 	OutcomeRateLimited  = "rate-limited"
 	OutcomeBadRequest   = "bad-request"
+	OutcomeUnavailable  = "unavailable" // busy, or the account source could not tell
 	OutcomeError        = "error"
+	// Downloads.
+	OutcomeServed   = "served"
+	OutcomeNotFound = "not-found"
 )
 
 // Config says how a Responder behaves.
@@ -66,13 +86,26 @@ type Config struct {
 	// networks of the tree: other clients reaching it are treated as
 	// outside.
 	InternalInsideOnly bool
-	// Users checks credentials from outside; with nil, nobody outside
-	// authenticates.
-	Users   Authenticator
-	Limiter Limiter
-	// Audit receives every check; it must not block for long.
-	Audit  func(Event)
-	Logger *slog.Logger
+	// Accounts verifies credentials from outside; with nil, nobody
+	// outside authenticates. Chain several sources with account.Chain.
+	Accounts account.Source
+	// Limits bound password guessing; the zero value means
+	// DefaultLimits.
+	Limits Limits
+	// CacheTTL is how long successful verifications are remembered:
+	// zero means DefaultCacheTTL, a negative value turns the cache off.
+	CacheTTL time.Duration
+	// MaxVerifications bounds the verifications in progress at once, so
+	// that checks from inside are not starved of CPU by password hashing;
+	// zero means half the CPUs, at least one.
+	MaxVerifications int
+	// Audit receives every check and every download; it must not block
+	// for long.
+	Audit func(Event)
+	// AuditDropped, if set, counts the audit rows that were not written,
+	// for the metrics.
+	AuditDropped func() int64
+	Logger       *slog.Logger
 }
 
 // Responder serves the live tree of a site.
@@ -81,11 +114,24 @@ type Responder struct {
 	tree    atomic.Pointer[Tree]
 	metrics *metrics
 	log     *slog.Logger
+	limiter *limiter
+	cache   *credCache
+	slots   chan struct{} // one per verification in progress
 }
 
 // New loads the site's live tree.
 func New(cfg Config) (*Responder, error) {
-	r := &Responder{cfg: cfg, metrics: newMetrics(), log: cfg.Logger}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
+	if cfg.MaxVerifications <= 0 {
+		cfg.MaxVerifications = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	r := &Responder{cfg: cfg, metrics: newMetrics(), log: cfg.Logger, limiter: newLimiter(cfg.Limits),
+		cache: newCredCache(cfg.CacheTTL), slots: make(chan struct{}, cfg.MaxVerifications)}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,9 +165,21 @@ func (r *Responder) Reload() (bool, error) {
 		r.metrics.reloadFailures.Add(1)
 		return false, fmt.Errorf("responder: new tree: %w", err)
 	}
-	r.tree.Store(t)
+	r.tree.Swap(t).release() // closes the old tree's files when its downloads end
 	r.log.Info("serving new tree", "tree", t.ID, "built", t.Manifest.Built)
 	return true, nil
+}
+
+// acquireTree returns the tree being served with a reference taken for a
+// request; release it when done.
+func (r *Responder) acquireTree() *Tree {
+	for {
+		if t := r.tree.Load(); t.acquire() {
+			return t
+		}
+		// Swapped and closed between the load and the acquire: the new
+		// tree is in place now.
+	}
 }
 
 // Watch reloads the tree whenever the site's current link changes, until

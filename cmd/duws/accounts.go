@@ -7,21 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/duws/duws/responder"
 	"github.com/duws/duws/responder/audit"
 	"github.com/duws/duws/responder/htpasswd"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
-)
-
-// Failed-login limits: a phone retrying with an old password stays well
-// under them; a password guesser does not.
-const (
-	failuresPerUser = 5
-	failuresPerAddr = 20
-	failureWindow   = time.Minute
 )
 
 // setupAccounts fills in the accounts, the limiter and the audit log of a
@@ -32,9 +23,8 @@ func setupAccounts(cfg *responder.Config, o serveOptions, logger *slog.Logger) (
 		if err != nil {
 			return nil, err
 		}
-		cfg.Users = f
+		cfg.Accounts = f
 	}
-	cfg.Limiter = htpasswd.NewLimiter(failuresPerUser, failuresPerAddr, failureWindow)
 	server := o.server
 	if server == "" {
 		server, _ = os.Hostname()
@@ -50,6 +40,7 @@ func setupAccounts(cfg *responder.Config, o serveOptions, logger *slog.Logger) (
 		return nil, err
 	}
 	cfg.Audit = func(e responder.Event) { log.Write(auditRecord(e)) }
+	cfg.AuditDropped = func() int64 { return log.Dropped() + log.Errors() }
 	return func() {
 		if err := log.Close(); err != nil {
 			logger.Error("audit log", "err", err)
@@ -59,7 +50,8 @@ func setupAccounts(cfg *responder.Config, o serveOptions, logger *slog.Logger) (
 
 // auditRecord turns a responder event into an audit log row.
 func auditRecord(e responder.Event) audit.Record {
-	rec := audit.Record{Time: e.Time, Client: e.Client, User: e.User, Outcome: e.Outcome}
+	rec := audit.Record{Time: e.Time, Client: e.Client, User: e.User, Outcome: e.Outcome, Request: e.Kind, Path: e.Path,
+		Account: e.Account, AccountSource: e.Source, Listener: e.Listener}
 	if r := e.Request; r != nil {
 		rec.DeviceType, rec.MAC, rec.Serial, rec.Vendor, rec.Model, rec.Revision, rec.Locale = r.DeviceType, r.MAC, r.Serial, r.Vendor, r.Model, r.Revision, r.Locale
 		for i, m := range r.Modules {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,7 +163,7 @@ http {
 	if err := ng.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ng.Process.Kill(); ng.Wait() })
+	t.Cleanup(func() { stopNginx(t, ng, intPort, extPort) })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan int, 1)
@@ -244,8 +245,32 @@ http {
 		}
 		rows++
 	}
-	if rows != 7 { // header and six checks
-		t.Errorf("%d audit lines, want 7", rows)
+	if rows != 9 { // header, six checks and two downloads from outside
+		t.Errorf("%d audit lines, want 9", rows)
+	}
+}
+
+// stopNginx stops nginx gracefully: SIGQUIT makes the master let its
+// workers finish and exit before it does, so that, unlike SIGKILL, no
+// worker is left running and listening. It then checks nobody listens on
+// the ports any more.
+func stopNginx(t *testing.T, ng *exec.Cmd, ports ...string) {
+	t.Helper()
+	ng.Process.Signal(syscall.SIGQUIT)
+	done := make(chan error, 1)
+	go func() { done <- ng.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Error("nginx did not stop within 10 s of SIGQUIT; killing it")
+		ng.Process.Kill()
+		<-done
+	}
+	for _, p := range ports {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+p, time.Second); err == nil {
+			c.Close()
+			t.Errorf("something still listens on port %s after nginx stopped", p)
+		}
 	}
 }
 

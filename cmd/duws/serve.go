@@ -24,6 +24,8 @@ type serveOptions struct {
 	htpasswd, auditDir, server, tsSite string
 	grace                              time.Duration
 	reload                             time.Duration
+	cacheTTL                           time.Duration
+	maxVerifications                   int
 }
 
 func serveCommand() *cli.Command {
@@ -43,6 +45,8 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "plain-internal", Usage: "serve the internal listener over plain HTTP even with a certificate (behind a TLS-terminating proxy on the same host)"},
 			&cli.BoolFlag{Name: "internal-inside-only", Usage: "treat clients of the internal listener outside the policy's inside networks as outside"},
 			&cli.StringFlag{Name: "htpasswd", Usage: "accounts `FILE` (bcrypt, from duws users or htpasswd -B) for requests from outside"},
+			&cli.DurationFlag{Name: "credential-cache-ttl", Value: responder.DefaultCacheTTL, Usage: "how long a verified user name and password are accepted without verifying again (0 or less: never)"},
+			&cli.IntFlag{Name: "max-verifications", Usage: "password verifications at once, `N` (default: half the CPUs, at least 1); more wait a second, then get 503"},
 			&cli.StringFlag{Name: "audit-dir", Value: "audit", Usage: "`DIR` for the daily audit logs"},
 			&cli.StringFlag{Name: "server-name", Usage: "`NAME` in audit log file names (default: the host name)"},
 			&cli.StringFlag{Name: "topology-site", Usage: "the Lync topology `SITE` this responder serves, for site-scoped test devices"},
@@ -57,6 +61,7 @@ func serveCommand() *cli.Command {
 				insecureExternal: c.Bool("insecure-external"), insideOnly: c.Bool("internal-inside-only"), plainInternal: c.Bool("plain-internal"),
 				htpasswd: c.String("htpasswd"), auditDir: c.String("audit-dir"), server: c.String("server-name"),
 				tsSite: c.String("topology-site"), grace: c.Duration("grace"), reload: c.Duration("reload-interval"),
+				cacheTTL: c.Duration("credential-cache-ttl"), maxVerifications: c.Int("max-verifications"),
 			}
 			return runServe(c.Context, c.App.Writer, c.App.ErrWriter, o)
 		},
@@ -98,7 +103,11 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 		fmt.Fprintf(stdout, "built the tree of %s into %s\n", o.policy, dir)
 		o.site = dir
 	}
-	cfg := responder.Config{Site: o.site, TopologySite: o.tsSite, InternalInsideOnly: o.insideOnly, Logger: logger}
+	cfg := responder.Config{Site: o.site, TopologySite: o.tsSite, InternalInsideOnly: o.insideOnly, Logger: logger,
+		CacheTTL: o.cacheTTL, MaxVerifications: o.maxVerifications}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = -1 // the flag's 0 means never; the Config's means the default
+	}
 	closeAudit, err := setupAccounts(&cfg, o, logger)
 	if err != nil {
 		return err

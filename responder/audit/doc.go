@@ -1,8 +1,10 @@
 // Package audit writes the responder's audit log and reads it back into a
 // device inventory.
 //
-// Every update check the responder answers becomes one [Record], written by
-// a [Log] as one row of a CSV file. Administrators build their inventory of
+// Every update check the responder answers, and every update file it is
+// asked for, becomes one [Record], written by a [Log] as one row of a CSV
+// file; the request column says which ("check" or "download"; empty in
+// files written before the column existed, which hold only checks). Administrators build their inventory of
 // devices from these files, with [Inventory] and [Fleet.Summary] or with any
 // tool that reads CSV.
 //
@@ -14,7 +16,15 @@
 // day's file. A file starts with a header row; the columns, in order, are
 //
 //	time, client, device_type, mac, serial, vendor, model, revision,
-//	locale, request_modules, response_modules, user, outcome
+//	locale, request_modules, response_modules, user, outcome,
+//	request, path, account, account_source, listener, cut
+//
+// A download row has the client, the path under files/, the outcome
+// ("served", "not-found", "unauthorized", ...) and no device fields. account
+// and account_source name the account whose credentials an outside request
+// carried and the source that verified them (e.g. "htpasswd"); listener is
+// "internal" or "external". The Reader reads files without the last six
+// columns too.
 //
 // time is RFC 3339 in UTC with whole seconds (fractions are dropped). A
 // module list is written name:version, joined by ";". Rows end in "\n" and
@@ -23,7 +33,12 @@
 // file of the day is appended to, so a restart on the same day continues
 // the same file. Only one [Log] at a time may write a directory's files of
 // one server name: give each responder its own name.
-// Files are never rotated or removed by this package; past days' files are
+// A day's file that reaches [Log.MaxFileSize] (256 MiB unless changed) is
+// continued in <server>-<YYYY-MM-DD>.1.csv, then .2.csv and so on, each
+// with its header row; once [Log.MaxFiles] (8) files of the day are full,
+// that day's further records are dropped, logged at most once a minute and
+// counted by [Log.Dropped], so that no flood of requests can fill the
+// disk. Files are never removed by this package; past days' files are
 // closed and may be archived or deleted freely.
 //
 // # What is written is what was sent, made safe for lines
@@ -35,13 +50,23 @@
 //     CR and LF included), the line and paragraph separators U+2028 and
 //     U+2029, and every byte that is not valid UTF-8 is replaced with
 //     U+FFFD, one for each;
+//
 //   - in module names and versions, ":" and ";" are replaced with U+FFFD too,
 //     so that a module list always splits back into the same modules.
 //
-// Nothing else is changed. In particular values starting with "=", "+",
-// "-" or "@" are written as they are: the log is evidence and is kept
-// faithful, so open it in a spreadsheet with formulas disabled, not by
-// double-clicking.
+//   - a value longer than its limit (256 bytes; 1 KiB for a module list)
+//     is cut, on a character boundary, to end in "…"; and if the values of
+//     a row still come to more than 4 KiB, the longest are cut further.
+//     The cut column names every column whose value was cut, joined by
+//     ";", so that a cut value is never taken for what was sent;
+//
+//   - a value that a spreadsheet would run as a formula — one starting
+//     with "=", "+", "-", "@", a tab or a carriage return — gets a "'" put
+//     in front, as OWASP recommends for CSV files, and so does a value
+//     starting with "'". The [Reader] takes one leading "'" away, so it
+//     reads back exactly what was sent; other tools show the "'".
+//
+// Nothing else is changed.
 //
 // # Durability
 //

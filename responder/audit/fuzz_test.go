@@ -39,7 +39,9 @@ func fuzzSeeds() []Record {
 		Outcome:         "\ufeff" + `"`,
 	}
 	quoted := Record{Time: at("2024-05-01T10:00:00Z"), Serial: `"`, Client: "time", DeviceType: "client"}
-	return []Record{plain, bare, odd, quoted}
+	long := Record{Time: at("2024-05-01T10:00:00Z"), Model: strings.Repeat("m", 300), User: "+" + strings.Repeat("ü", 200), Vendor: "'quoted",
+		RequestModules: []Module{{strings.Repeat("n", 900), "1.0"}, {"@x", strings.Repeat("9", 400)}}, Outcome: "-"}
+	return []Record{plain, bare, odd, quoted, long}
 }
 
 // minFuzzTime and maxFuzzTime bound the times tried: RFC 3339 has four-digit
@@ -147,6 +149,9 @@ func checkWriteRead(t *testing.T, in Record, content string) {
 	if len(errs) > 0 {
 		t.Fatalf("read errors: %v\n%q", errs, content)
 	}
+	if len(got) == 1 {
+		reconcileCuts(t, &want, got[0], content)
+	}
 	if diff := gocmp.Diff([]Record{want}, got, cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("read back (-want +got):\n%s\nfile:\n%q", diff, content)
 	}
@@ -187,6 +192,61 @@ func checkWriteRead(t *testing.T, in Record, content string) {
 	if diff := gocmp.Diff(&Fleet{Devices: []Device{wantDevice}}, fleet, cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("inventory (-want +got):\n%s", diff)
 	}
+}
+
+// reconcileCuts checks the cuts the row limits made, as the package
+// documentation promises: exactly the columns named in the cut column are
+// cut, each to a prefix of its value ending in "…", no value is longer
+// than its limit, and the row's values together stay within the row
+// limit. It then takes the cut values into want.
+func reconcileCuts(t *testing.T, want *Record, got Record, content string) {
+	t.Helper()
+	row := appendRow(nil, *want)
+	total := 0
+	for c := colClient; c < colCut; c++ {
+		v := undefuse(row[c])
+		limit := fieldLimit
+		if c == colRequestModules || c == colResponseModules {
+			limit = modulesLimit
+		}
+		if len(v) > limit {
+			t.Fatalf("column %s: %d bytes, over its limit %d", header[c], len(v), limit)
+		}
+		total += len(v)
+	}
+	if total > rowLimit {
+		t.Fatalf("row values: %d bytes, over the row limit %d", total, rowLimit)
+	}
+	whole := []string{"", clean(want.Client), want.DeviceType, want.MAC, want.Serial, want.Vendor, want.Model, want.Revision, want.Locale,
+		formatModules(want.RequestModules), formatModules(want.ResponseModules), want.User, want.Outcome}
+	for c := colClient; c < colRequest; c++ {
+		v := undefuse(row[c])
+		isCut := slices.Contains(got.Cut, header[c])
+		if isCut != (v != whole[c]) {
+			t.Fatalf("column %s: cut %v, but written %q of %q", header[c], isCut, v, whole[c])
+		}
+		if isCut && !(strings.HasSuffix(v, cutMark) && strings.HasPrefix(whole[c], strings.TrimSuffix(v, cutMark))) {
+			t.Fatalf("column %s: %q is not a prefix of %q and %q", header[c], v, whole[c], cutMark)
+		}
+	}
+	for _, f := range []struct {
+		col       int
+		got, want *string
+	}{{colClient, &got.Client, &want.Client}, {colDeviceType, &got.DeviceType, &want.DeviceType}, {colMAC, &got.MAC, &want.MAC},
+		{colSerial, &got.Serial, &want.Serial}, {colVendor, &got.Vendor, &want.Vendor}, {colModel, &got.Model, &want.Model},
+		{colRevision, &got.Revision, &want.Revision}, {colLocale, &got.Locale, &want.Locale}, {colUser, &got.User, &want.User},
+		{colOutcome, &got.Outcome, &want.Outcome}} {
+		if slices.Contains(got.Cut, header[f.col]) {
+			*f.want = *f.got
+		}
+	}
+	if slices.Contains(got.Cut, header[colRequestModules]) {
+		want.RequestModules = got.RequestModules
+	}
+	if slices.Contains(got.Cut, header[colResponseModules]) {
+		want.ResponseModules = got.ResponseModules
+	}
+	want.Cut = got.Cut
 }
 
 // checkCleaned checks what the package documentation promises of the

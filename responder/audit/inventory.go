@@ -134,6 +134,9 @@ func (fl *Fleet) read(name string, latest map[string]Record) error {
 		case err != nil:
 			return fmt.Errorf("audit: read %s: %w", name, err)
 		}
+		if rec.Request != "" && rec.Request != RequestCheck {
+			continue // a download says nothing of the device
+		}
 		key := deviceKey(rec)
 		if old, ok := latest[key]; !ok || !rec.Time.Before(old.Time) {
 			latest[key] = rec

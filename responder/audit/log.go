@@ -46,11 +46,27 @@ const (
 	tailLimit = 1 << 20 // 1 MiB
 
 	dayLayout = "2006-01-02"
+
+	// DefaultMaxFileSize is the size at which a day's file is continued
+	// in a new one: about a million rows of typical size.
+	DefaultMaxFileSize = 256 << 20 // 256 MiB
+	// DefaultMaxFiles is how many files one day may have; rows beyond
+	// them are dropped and counted, so that a flood of requests cannot
+	// fill the disk (2 GiB a day at the default size).
+	DefaultMaxFiles = 8
 )
 
 // A Log writes records to the audit log files of one server in one
 // directory. Its methods may be called from any goroutine.
 type Log struct {
+	// MaxFileSize and MaxFiles bound one day's files: once a file has
+	// MaxFileSize bytes the day goes on in the next, and rows beyond
+	// MaxFiles files are dropped and counted by [Log.Dropped]. Open sets
+	// them to DefaultMaxFileSize and DefaultMaxFiles; change them, if at
+	// all, before the first Write.
+	MaxFileSize int64
+	MaxFiles    int
+
 	dir, server string
 	logger      *slog.Logger
 
@@ -62,7 +78,8 @@ type Log struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	errors atomic.Int64
+	errors  atomic.Int64
+	dropped atomic.Int64
 
 	reportMu sync.Mutex
 	reports  map[string]*report
@@ -70,6 +87,9 @@ type Log struct {
 	// Owned by the writer goroutine.
 	f       *os.File
 	day     string       // the day of f
+	part    int          // which of the day's files f is, from 0
+	size    int64        // bytes in f and buf
+	full    bool         // the day's files are full: drop its rows
 	buf     bytes.Buffer // encoded rows not yet written to f
 	enc     *csv.Writer  // writes to buf
 	pending int          // records in buf
@@ -108,12 +128,14 @@ func Open(dir, server string, logger *slog.Logger) (*Log, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	l := &Log{
-		dir:     dir,
-		server:  server,
-		logger:  logger,
-		queue:   make(chan Record, queueLength),
-		done:    make(chan struct{}),
-		reports: make(map[string]*report),
+		MaxFileSize: DefaultMaxFileSize,
+		MaxFiles:    DefaultMaxFiles,
+		dir:         dir,
+		server:      server,
+		logger:      logger,
+		queue:       make(chan Record, queueLength),
+		done:        make(chan struct{}),
+		reports:     make(map[string]*report),
 	}
 	l.enc = csv.NewWriter(&l.buf)
 	go l.run()
@@ -158,6 +180,12 @@ func (l *Log) Close() error {
 	return l.closeErr
 }
 
+// Dropped returns how many records were not written because their day's
+// files were full.
+func (l *Log) Dropped() int64 {
+	return l.dropped.Load()
+}
+
 // Errors returns how many failures there have been: one for each record
 // that was lost (written after Close, or not written because its file could
 // not be opened or written) and one for each failed sync or close.
@@ -191,26 +219,68 @@ func (l *Log) run() {
 // the day changes.
 func (l *Log) write(r Record) {
 	day := r.Time.UTC().Format(dayLayout)
-	if l.f == nil || day != l.day {
+	if day == l.day && l.full {
+		l.drop()
+		return
+	}
+	if l.f == nil || day != l.day || l.size >= l.MaxFileSize {
+		part := 0
+		if day == l.day && l.f != nil {
+			part = l.part + 1
+		}
 		l.flush()
 		if err := l.closeFile(); err != nil {
 			l.fail("audit log: close failed", err, 1)
 		}
-		if err := l.open(day); err != nil {
+		if err := l.open(day, part); err != nil {
 			l.fail("audit log: open failed, record dropped", err, 1)
+			return
+		}
+		if l.full {
+			l.drop()
 			return
 		}
 	}
 	l.row = appendRow(l.row[:0], r)
+	before := l.buf.Len()
 	l.enc.Write(l.row) // cannot fail: buf is a bytes.Buffer
 	l.enc.Flush()
+	l.size += int64(l.buf.Len() - before)
 	l.pending++
 }
 
-// open opens day's file for appending: a new file gets the header row, and
-// an existing one whose last row is incomplete gets it ended.
-func (l *Log) open(day string) error {
-	name := filepath.Join(l.dir, l.server+"-"+day+".csv")
+// drop counts a record that does not fit in its day's files.
+func (l *Log) drop() {
+	l.dropped.Add(1)
+	l.fail("audit log: the day's files are full, records dropped", fmt.Errorf("audit: %d files of %d bytes", l.MaxFiles, l.MaxFileSize), 0)
+}
+
+// fileName returns the name of a day's file: the first is
+// <server>-<day>.csv, the next <server>-<day>.1.csv and so on.
+func (l *Log) fileName(day string, part int) string {
+	if part == 0 {
+		return filepath.Join(l.dir, l.server+"-"+day+".csv")
+	}
+	return filepath.Join(l.dir, fmt.Sprintf("%s-%s.%d.csv", l.server, day, part))
+}
+
+// open opens the first of day's files from part on that is not full, for
+// appending: a new file gets the header row, and an existing one whose
+// last row is incomplete gets it ended. When all MaxFiles are full, it
+// marks the day full.
+func (l *Log) open(day string, part int) error {
+	for ; part < l.MaxFiles; part++ {
+		fi, err := os.Stat(l.fileName(day, part))
+		if err != nil || fi.Size() < l.MaxFileSize {
+			break
+		}
+	}
+	if part >= l.MaxFiles {
+		l.day, l.full = day, true
+		return nil
+	}
+	l.full = false
+	name := l.fileName(day, part)
 	created := true
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, fileMode)
 	if errors.Is(err, os.ErrExist) {
@@ -232,10 +302,15 @@ func (l *Log) open(day string) error {
 		f.Close()
 		return fmt.Errorf("audit: read %s: %w", name, err)
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("audit: %w", err)
+	}
 	l.buf.Reset()
 	l.pending = 0
 	l.buf.WriteString(end)
-	l.f, l.day = f, day
+	l.f, l.day, l.part, l.size = f, day, part, fi.Size()+int64(len(end))
 	return nil
 }
 

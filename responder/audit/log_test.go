@@ -8,15 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-const hdr = "time,client,device_type,mac,serial,vendor,model,revision,locale,request_modules,response_modules,user,outcome\n"
+const hdr = "time,client,device_type,mac,serial,vendor,model,revision,locale,request_modules,response_modules,user,outcome,request,path,account,account_source,listener,cut\n"
 
 func at(s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -45,7 +47,7 @@ func cx600(s string) Record {
 	}
 }
 
-const cx600Row = "10.0.0.5,UCPhone,00-04-F2-12-34-56,CX600A0012345,Polycom,CX600,A,ENU,CPE.nbt:4.0.7577.4363,CPE.nbt:4.0.7577.4398,sip:alice@contoso.com,update\n"
+const cx600Row = "10.0.0.5,UCPhone,00-04-F2-12-34-56,CX600A0012345,Polycom,CX600,A,ENU,CPE.nbt:4.0.7577.4363,CPE.nbt:4.0.7577.4398,sip:alice@contoso.com,update,,,,,,\n"
 
 // readDir returns the contents of every file in dir by name.
 func readDir(t *testing.T, dir string) map[string]string {
@@ -119,9 +121,9 @@ func TestWriteFiles(t *testing.T) {
 				"tab\uFFFDhere\uFFFDnul\uFFFDdel\uFFFDnel," +
 				"sep\uFFFDline\uFFFDpara," +
 				"bad\uFFFDutf8\uFFFD," +
-				"=cmd|' /C calc'!A0," +
+				"'=cmd|' /C calc'!A0," +
 				"a\uFFFDb\uFFFDc.nbt:1\uFFFD2\uFFFD3;:;Sig.nbt:1.0.0.1,," +
-				`"\.",bad-request` + "\n"},
+				`"\.",bad-request,,,,,,` + "\n"},
 		},
 		{
 			name: "time in UTC with whole seconds",
@@ -424,5 +426,108 @@ func TestFlushFailure(t *testing.T) {
 	}
 	if got := strings.Count(logs.String(), "audit log: write failed"); got != 1 {
 		t.Errorf("%d reports of the failure, want 1:\n%s", got, logs.String())
+	}
+}
+
+// TestLongRequestCannotWriteLongRow: one check with 64 long module names
+// used to write a 57 KB row. Every value is cut to its limit, the row to
+// the row limit, and the row names what was cut.
+func TestLongRequestCannotWriteLongRow(t *testing.T) {
+	r := cx600("2024-05-01T10:00:00Z")
+	r.Model = strings.Repeat("M", 5000)
+	r.User = strings.Repeat("ü", 2000)
+	r.RequestModules = nil
+	for i := range 64 {
+		r.RequestModules = append(r.RequestModules, Module{fmt.Sprintf("%d%s.nbt", i, strings.Repeat("x", 800)), "4.0.7577.4363"})
+	}
+	dir := t.TempDir()
+	writeAll(t, dir, []Record{r})
+	content := readDir(t, dir)["srv-2024-05-01.csv"]
+	row := strings.TrimPrefix(content, hdr)
+	if len(row) > rowLimit+2*numColumns+64 { // quotes and commas around the values
+		t.Errorf("row of %d bytes, want about %d at most", len(row), rowLimit)
+	}
+	got, errs := readAll(t, dir)
+	if len(errs) > 0 || len(got) != 1 {
+		t.Fatalf("read %d records, errors %v", len(got), errs)
+	}
+	if diff := cmp.Diff([]string{"model", "request_modules", "user"}, got[0].Cut); diff != "" {
+		t.Errorf("cut (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(got[0].Model, "MMMM") || !strings.HasSuffix(got[0].Model, "…") || !utf8.ValidString(got[0].User) {
+		t.Errorf("cut values: model %q, user %q", got[0].Model, got[0].User)
+	}
+	if got[0].Serial != r.Serial || got[0].Client != r.Client {
+		t.Errorf("short values changed: %+v", got[0])
+	}
+}
+
+// TestFormulasNeutralised: a value a spreadsheet would run as a formula
+// is written with a "'" in front, as OWASP recommends, and read back as
+// it was sent.
+func TestFormulasNeutralised(t *testing.T) {
+	r := cx600("2024-05-01T10:00:00Z")
+	r.Model, r.Revision, r.Locale, r.User, r.Serial = "=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "'already"
+	r.RequestModules = []Module{{"=cmd|' /C calc'!A0", "1"}}
+	dir := t.TempDir()
+	writeAll(t, dir, []Record{r})
+	content := readDir(t, dir)["srv-2024-05-01.csv"]
+	for _, want := range []string{`,"'=HYPERLINK(""x"")",`, ",'+1,'-2,", ",'@SUM(A1),", ",''already,", ",'=cmd|' /C calc'!A0:1,"} {
+		if !strings.Contains(content, want) {
+			t.Errorf("no %s in\n%s", want, content)
+		}
+	}
+	got, errs := readAll(t, dir)
+	if len(errs) > 0 || len(got) != 1 {
+		t.Fatalf("read %d records, errors %v", len(got), errs)
+	}
+	if diff := cmp.Diff(r, got[0]); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+}
+
+// TestDayFilesBounded: 16 connections once wrote 385 MB in 5 s. A day's
+// file is continued in a new one at MaxFileSize, and beyond MaxFiles rows
+// are dropped and counted.
+func TestDayFilesBounded(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, "srv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.MaxFileSize, l.MaxFiles = 2000, 3
+	for range 100 {
+		l.Write(cx600("2024-05-01T10:00:00Z"))
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := readDir(t, dir)
+	var names []string
+	written := 0
+	for name, content := range files {
+		names = append(names, name)
+		if len(content) > 2000+len(hdr)+len(cx600Row)+21 {
+			t.Errorf("%s: %d bytes, over the limit by more than a row", name, len(content))
+		}
+		if !strings.HasPrefix(content, hdr) {
+			t.Errorf("%s: no header", name)
+		}
+		written += strings.Count(content, "\n") - 1
+	}
+	slices.Sort(names)
+	if diff := cmp.Diff([]string{"srv-2024-05-01.1.csv", "srv-2024-05-01.2.csv", "srv-2024-05-01.csv"}, names); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	if l.Dropped() == 0 || int(l.Dropped())+written != 100 {
+		t.Errorf("%d rows written, %d dropped; want 100 in all, some dropped", written, l.Dropped())
+	}
+	// A restart on the same day finds the files full too.
+	l, _ = Open(dir, "srv", nil)
+	l.MaxFileSize, l.MaxFiles = 2000, 3
+	l.Write(cx600("2024-05-01T11:00:00Z"))
+	l.Close()
+	if l.Dropped() != 1 {
+		t.Errorf("after a restart: %d dropped, want 1", l.Dropped())
 	}
 }

@@ -126,8 +126,11 @@ func (r *Reader) readHeader() error {
 	}
 	for c, name := range header {
 		i, ok := index[name]
-		if !ok {
+		if !ok && c < firstOptional {
 			return &headerError{line: 1, err: fmt.Errorf("no column %q", name)}
+		}
+		if !ok {
+			i = -1
 		}
 		r.col[c] = i
 	}
@@ -156,10 +159,19 @@ func isHeader(row, header []string) bool {
 }
 
 func (r *Reader) record(row []string, line int) (Record, error) {
-	f := func(c int) string { return row[r.col[c]] }
-	t, err := time.Parse(time.RFC3339, f(colTime))
+	f := func(c int) string {
+		if r.col[c] < 0 {
+			return ""
+		}
+		return undefuse(row[r.col[c]])
+	}
+	t, err := time.Parse(time.RFC3339, row[r.col[colTime]])
 	if err != nil {
-		return Record{}, &RowError{Line: line, Err: fmt.Errorf("time %q: want RFC 3339", f(colTime))}
+		return Record{}, &RowError{Line: line, Err: fmt.Errorf("time %q: want RFC 3339", row[r.col[colTime]])}
+	}
+	var cut []string
+	if c := f(colCut); c != "" {
+		cut = strings.Split(c, ";")
 	}
 	return Record{
 		Time:            t.UTC(),
@@ -175,5 +187,11 @@ func (r *Reader) record(row []string, line int) (Record, error) {
 		ResponseModules: parseModules(f(colResponseModules)),
 		User:            f(colUser),
 		Outcome:         f(colOutcome),
+		Request:         f(colRequest),
+		Path:            f(colPath),
+		Account:         f(colAccount),
+		AccountSource:   f(colAccountSource),
+		Listener:        f(colListener),
+		Cut:             cut,
 	}, nil
 }

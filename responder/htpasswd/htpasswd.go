@@ -1,5 +1,6 @@
 // Package htpasswd checks passwords against an Apache htpasswd file of
-// bcrypt hashes, edits such files, and rate-limits failed attempts.
+// bcrypt hashes, and edits such files. A [File] is an [account.Source];
+// the responder caches and rate-limits verifications for every source.
 //
 // # What it promises
 //
@@ -44,11 +45,11 @@
 //     next look, one interval later, or kept out if it does not parse.
 //   - The directory lock does not exclude other programs, such as
 //     htpasswd or an editor, from writing the file at the same time.
-//   - A [Limiter] is per process and in memory; see its documentation.
 package htpasswd
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -60,6 +61,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/duws/duws/responder/account"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -140,6 +142,24 @@ func (f *File) Check(user, password string) bool {
 	}
 	err := f.compare(hash, []byte(password))
 	return known && err == nil
+}
+
+// SourceName is the Name of a File as an account source.
+const SourceName = "htpasswd"
+
+// Name implements [account.Source].
+func (f *File) Name() string { return SourceName }
+
+// Verify implements [account.Source]: a Result naming user when password
+// is user's password, else an error wrapping [account.ErrInvalid]. It
+// takes one bcrypt comparison whatever the answer, and never reports
+// [account.ErrUnavailable]: a file that cannot be reloaded keeps the
+// accounts loaded before.
+func (f *File) Verify(_ context.Context, user, password string) (account.Result, error) {
+	if !f.Check(user, password) {
+		return account.Result{}, fmt.Errorf("htpasswd %s: unknown user or wrong password: %w", f.path, account.ErrInvalid)
+	}
+	return account.Result{Account: user, Source: SourceName}, nil
 }
 
 // Users returns the user names, sorted.

@@ -2,6 +2,8 @@ package htpasswd
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/duws/duws/responder/account"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -295,5 +298,29 @@ func TestConcurrentCheckAndAdd(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, f.Users()); diff != "" {
 		t.Errorf("Users after concurrent Adds (-want +got):\n%s", diff)
+	}
+}
+
+// TestFileIsAccountSource: a File verifies through the account.Source
+// interface, naming the account and itself, and says ErrInvalid for an
+// unknown user and a wrong password alike.
+func TestFileIsAccountSource(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users")
+	if err := Add(path, "alice", "alice-pw", bcrypt.MinCost); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src account.Source = f
+	res, err := src.Verify(context.Background(), "alice", "alice-pw")
+	if err != nil || res != (account.Result{Account: "alice", Source: "htpasswd"}) {
+		t.Errorf("Verify(alice, right) = %+v, %v", res, err)
+	}
+	for _, c := range [][2]string{{"alice", "wrong"}, {"mallory", "alice-pw"}} {
+		if _, err := src.Verify(context.Background(), c[0], c[1]); !errors.Is(err, account.ErrInvalid) {
+			t.Errorf("Verify(%s, %s) = %v, want ErrInvalid", c[0], c[1], err)
+		}
 	}
 }
