@@ -1,9 +1,14 @@
 package cab
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
+	"path"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +40,51 @@ func TestQuantumLastMatchOvershootsDeclaredEnd(t *testing.T) {
 	}
 	if got, want := hex.EncodeToString(h.Sum(nil)), "c57c491ee7a65e2912e3238643f37df8"; got != want {
 		t.Errorf("md5 %s, want %s (cabextract's)", got, want)
+	}
+}
+
+// TestTruncatedInsideFileBlamesThatFile cuts a cabinet inside the data of
+// CPE.nbt: its error says by how many bytes the cabinet is short, and
+// CPE.cat, which follows it in the folder, fails naming CPE.nbt as the
+// file whose data could not be decoded rather than as a fault of its own.
+func TestTruncatedInsideFileBlamesThatFile(t *testing.T) {
+	data := writeCab(t, sampleFiles())
+	cut := firstBlock(data) + 60_000
+	r := openBytes(t, data[:cut])
+	wantShort := fmt.Sprintf("possibly truncated by %d bytes", len(data)-cut)
+	errs := map[string]error{}
+	for _, f := range r.File {
+		rc, err := f.Open()
+		if err == nil {
+			_, err = io.Copy(io.Discard, rc)
+			rc.Close()
+		}
+		errs[path.Base(f.Name)] = err
+	}
+	if err := errs["updateInfo.xml"]; err != nil {
+		t.Errorf("updateInfo.xml, before the cut: %v", err)
+	}
+	nbt := errs["CPE.nbt"]
+	if !errors.Is(nbt, io.ErrUnexpectedEOF) || !errors.Is(nbt, ErrFormat) || !strings.Contains(nbt.Error(), wantShort) {
+		t.Errorf("CPE.nbt: %v, want a truncation saying %q", nbt, wantShort)
+	}
+	cat := errs["CPE.cat"]
+	if !errors.Is(cat, io.ErrUnexpectedEOF) || !strings.Contains(cat.Error(), `decoding the data of "UCPhone/Polycom/CX600/A/ENU/4.0.7577.4363/CPE/CPE.nbt" before it`) {
+		t.Errorf("CPE.cat: %v, want an error naming CPE.nbt", cat)
+	}
+	// Folders after the cut fail, each on its own data.
+	if err := errs["exact.bin"]; err == nil || strings.Contains(err.Error(), "CPE.nbt") {
+		t.Errorf("third/exact.bin: %v", err)
+	}
+}
+
+// TestTruncatedTablesSayBy cuts a cabinet inside its file table: the
+// header's declared size says how much is missing.
+func TestTruncatedTablesSayBy(t *testing.T) {
+	data := writeCab(t, sampleFiles())
+	cut := headerSize + 4*folderSize + 30
+	_, err := NewReader(bytes.NewReader(data[:cut]), int64(cut))
+	if want := fmt.Sprintf("possibly truncated by %d bytes", len(data)-cut); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want ErrFormat saying %q", err, want)
 	}
 }

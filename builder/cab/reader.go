@@ -54,6 +54,7 @@ type Cabinet struct {
 
 	ra          io.ReaderAt
 	end         int64 // end of the data this cabinet may use
+	missing     int64 // bytes of the declared size past the end of the file
 	dataReserve int
 	folders     []rawFolder
 	files       []rawFile
@@ -222,6 +223,15 @@ func Search(r io.ReaderAt, size int64, limit int) ([]int64, error) {
 	return offs, nil
 }
 
+// truncatedBy says by how much a cabinet's file is shorter than its header
+// declares, as cabextract does, when it is.
+func truncatedBy(missing int64) string {
+	if missing <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (cabinet possibly truncated by %d bytes)", missing)
+}
+
 func prefix(name string) string {
 	if name == "" {
 		return ""
@@ -273,6 +283,8 @@ func parseCabinet(r io.ReaderAt, size, base int64, name string) (*Cabinet, error
 	// A cabinet may be followed by other data (a signature, another
 	// cabinet); it may not extend past the end of its file.
 	c.end = min(base+c.Size, size)
+	c.missing = max(base+c.Size-size, 0)
+	p.missing = c.missing
 
 	off := base + headerSize
 	folderReserve := 0
@@ -318,7 +330,7 @@ func parseCabinet(r io.ReaderAt, size, base int64, name string) (*Cabinet, error
 	// to hold that many entries.
 	entry := folderSize + folderReserve
 	if off+int64(nfolders*entry) > size {
-		return nil, p.errf(base+26, "%d folders do not fit in the file: %w", nfolders, io.ErrUnexpectedEOF)
+		return nil, p.errf(base+26, "%d folders do not fit in the file%s: %w", nfolders, truncatedBy(p.missing), io.ErrUnexpectedEOF)
 	}
 	ft := make([]byte, nfolders*entry)
 	if err := p.read(ft, off, "folder table"); err != nil {
@@ -343,7 +355,7 @@ func parseCabinet(r io.ReaderAt, size, base int64, name string) (*Cabinet, error
 
 	// The file table: each entry is at least 17 bytes (16 and a name).
 	if off+int64(nfiles*(fileSize+1)) > size {
-		return nil, p.errf(base+28, "%d files do not fit in the file: %w", nfiles, io.ErrUnexpectedEOF)
+		return nil, p.errf(base+28, "%d files do not fit in the file%s: %w", nfiles, truncatedBy(p.missing), io.ErrUnexpectedEOF)
 	}
 	c.files = make([]rawFile, nfiles)
 	for i := range c.files {
@@ -379,9 +391,10 @@ func parseCabinet(r io.ReaderAt, size, base int64, name string) (*Cabinet, error
 }
 
 type parser struct {
-	r    io.ReaderAt
-	size int64
-	name string
+	r       io.ReaderAt
+	size    int64
+	name    string
+	missing int64 // how far the declared size runs past the file, once known
 }
 
 func (p *parser) errf(off int64, format string, args ...any) error {
@@ -391,7 +404,7 @@ func (p *parser) errf(off int64, format string, args ...any) error {
 
 func (p *parser) read(b []byte, off int64, what string) error {
 	if off < 0 || off+int64(len(b)) > p.size {
-		return p.errf(off, "%s truncated: %w", what, io.ErrUnexpectedEOF)
+		return p.errf(off, "%s truncated%s: %w", what, truncatedBy(p.missing), io.ErrUnexpectedEOF)
 	}
 	n, err := p.r.ReadAt(b, off)
 	if n == len(b) {
