@@ -18,6 +18,12 @@
 //   - Cabinets embedded in another file, such as the self-extracting
 //     UCUpdates.exe: when a file does not start with a cabinet, it is
 //     searched for a header that parses, as cabextract does ([Search]).
+//     [Reader.OpenRaw] gives exactly the cabinet's bytes inside such a
+//     file, as archive/zip's File.OpenRaw gives a file's.
+//   - Several cabinets in one file, one after another (cat of cabinets,
+//     with anything between them): [NewReader] reads the first, and
+//     [NewReaders] every one, in file order, each with its offset;
+//     [NewReaderAt] reads the one at an offset [Search] found.
 //   - Compression: none; MSZIP (deflate per block behind "CK", with the
 //     32 KiB history carried from block to block within a folder);
 //     Quantum, levels 1 to 7 (windows of 2^10 to 2^21 bytes); LZX, windows

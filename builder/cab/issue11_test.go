@@ -7,9 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // Regression tests for the cabinets cabextract extracts and the reader did
@@ -86,5 +93,123 @@ func TestTruncatedTablesSayBy(t *testing.T) {
 	_, err := NewReader(bytes.NewReader(data[:cut]), int64(cut))
 	if want := fmt.Sprintf("possibly truncated by %d bytes", len(data)-cut); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want ErrFormat saying %q", err, want)
+	}
+}
+
+// gcabCabinet makes a cabinet of files with Debian's gcab (MSZIP).
+func gcabCabinet(t *testing.T, files map[string][]byte) []byte {
+	t.Helper()
+	gcab := needTool(t, "gcab")
+	dir := t.TempDir()
+	var names []string
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	cmd := exec.Command(gcab, append([]string{"-z", "-c", "out.cab"}, names...)...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcab: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "out.cab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// severalCabinets is, as cat would make it, four cabinets (ours, gcab's,
+// ours with LZX, ours stored) with garbage, a cut-short cabinet header and
+// a stray signature between them. It returns the file, the offset of each
+// cabinet and the files each holds.
+func severalCabinets(t *testing.T) ([]byte, []int64, [][]testFile) {
+	t.Helper()
+	when := time.Date(2014, 2, 3, 4, 5, 6, 0, time.UTC)
+	sets := [][]testFile{
+		{{Name: "one/a.txt", Data: []byte("first cabinet"), Modified: when, Method: MSZIP}},
+		{{Name: "gcab.bin", Data: mixedData(11, 70_000)}, {Name: "gcab.txt", Data: []byte("made by gcab\n")}},
+		{{Name: "three/lzx.bin", Data: mixedData(12, 50_000), Modified: when, Method: LZX}},
+		{{Name: "four/stored.txt", Data: []byte("last, stored"), Modified: when, Method: None}},
+	}
+	var gfiles = map[string][]byte{}
+	for _, f := range sets[1] {
+		gfiles[f.Name] = f.Data
+	}
+	cabs := [][]byte{writeCab(t, sets[0]), gcabCabinet(t, gfiles), writeCab(t, sets[2]), writeCab(t, sets[3])}
+	var file bytes.Buffer
+	var offs []int64
+	for i, c := range cabs {
+		switch i {
+		case 1:
+			file.WriteString("garbage between cabinets MSCF\x00\x00")
+		case 2:
+			file.Write(cabs[0][:headerSize+5]) // a header cut short
+		case 3:
+			file.Write(mixedData(13, 777))
+		}
+		offs = append(offs, int64(file.Len()))
+		file.Write(c)
+	}
+	return file.Bytes(), offs, sets
+}
+
+func TestSeveralCabinetsInOneFile(t *testing.T) {
+	data, offs, sets := severalCabinets(t)
+	rs, err := NewReaders(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotOffs []int64
+	for _, r := range rs {
+		gotOffs = append(gotOffs, r.Cabinets[0].Offset)
+	}
+	if diff := cmp.Diff(offs, gotOffs); diff != "" {
+		t.Fatalf("cabinet offsets (-want +got):\n%s", diff)
+	}
+	for i, r := range rs {
+		if len(r.File) != len(sets[i]) {
+			t.Errorf("cabinet %d: %d files, want %d", i, len(r.File), len(sets[i]))
+			continue
+		}
+		for j, f := range r.File {
+			if f.Name != sets[i][j].Name || !bytes.Equal(readFile(t, f), sets[i][j].Data) {
+				t.Errorf("cabinet %d file %d: %q differs from %q", i, j, f.Name, sets[i][j].Name)
+			}
+		}
+	}
+	// NewReader keeps reading the first cabinet only.
+	if r := openBytes(t, data); len(r.File) != 1 || r.File[0].Name != "one/a.txt" {
+		t.Errorf("NewReader read %v", r.File)
+	}
+	// A file without a cabinet is refused as NewReader refuses it.
+	if _, err := NewReaders(bytes.NewReader(data[:offs[0]+20]), offs[0]+20); !errors.Is(err, ErrFormat) {
+		t.Errorf("no cabinet: %v, want ErrFormat", err)
+	}
+}
+
+func TestOpenRawEmbeddedCabinet(t *testing.T) {
+	cabData := writeCab(t, sampleFiles()[:3])
+	exe := append([]byte("MZ stub program MSCF not a cabinet "), cabData...)
+	at := len(exe) - len(cabData)
+	exe = append(exe, "trailing signature"...)
+	r := openBytes(t, exe)
+	raw, err := io.ReadAll(r.OpenRaw())
+	if err != nil || !bytes.Equal(raw, cabData) {
+		t.Fatalf("OpenRaw: %d bytes (%v), want the %d bytes of the cabinet", len(raw), err, len(cabData))
+	}
+	if sr := r.OpenRaw(); sr.Size() != int64(len(cabData)) {
+		t.Errorf("size %d, want %d", sr.Size(), len(cabData))
+	}
+	// The bytes are a cabinet of their own.
+	if again := openBytes(t, raw); len(again.File) != 3 {
+		t.Errorf("raw bytes hold %d files", len(again.File))
+	}
+	// A cut-short embedded cabinet: clamped to the file.
+	cut := exe[:at+len(cabData)-100]
+	if got := openBytes(t, cut).Cabinets[0].OpenRaw().Size(); got != int64(len(cabData)-100) {
+		t.Errorf("truncated: raw size %d, want %d", got, len(cabData)-100)
 	}
 }

@@ -125,6 +125,68 @@ func NewReader(ra io.ReaderAt, size int64) (r *Reader, err error) {
 	return r, nil
 }
 
+// NewReaderAt reads the cabinet whose header starts at offset off of r,
+// which is size bytes long: one of the offsets [Search] returns, for
+// instance. Like [NewReader], it reads the cabinet alone, without the rest
+// of its set.
+func NewReaderAt(ra io.ReaderAt, size, off int64) (*Reader, error) {
+	if off < 0 || off >= size {
+		return nil, fmt.Errorf("cab: offset %d outside a file of %d bytes: %w", off, size, ErrFormat)
+	}
+	c, err := parseCabinet(ra, size, off, "")
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{}
+	if err := r.init([]*Cabinet{c}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// NewReaders reads every cabinet held in r, which is size bytes long, in
+// the order they appear: a file made by concatenating cabinets, or a
+// program carrying several. Each cabinet is read alone, as [NewReader]
+// reads one; its Reader's Cabinets[0].Offset says where in r it starts.
+// Cabinets are found as [Search] finds them, so data between them (a
+// truncated or damaged cabinet header, padding) is skipped. A file holding
+// one cabinet gives one Reader; a file holding none, the error [NewReader]
+// gives.
+func NewReaders(ra io.ReaderAt, size int64) ([]*Reader, error) {
+	offs, err := Search(ra, size, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(offs) == 0 {
+		_, err := NewReader(ra, size)
+		return nil, err
+	}
+	rs := make([]*Reader, 0, len(offs))
+	for _, off := range offs {
+		r, err := NewReaderAt(ra, size, off)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+// OpenRaw returns the bytes of the cabinet c, from its header on, as its
+// header declares them, but never past the end of its file: for a cabinet
+// embedded in a larger file, such as a self-extracting program, exactly the
+// cabinet, to be stored or hashed without re-reading the file around it.
+// Like archive/zip's File.OpenRaw, it reads without decompressing or
+// checking anything.
+func (c *Cabinet) OpenRaw() *io.SectionReader {
+	return io.NewSectionReader(c.ra, c.Offset, c.end-c.Offset)
+}
+
+// OpenRaw returns the bytes of the reader's cabinet, as [Cabinet.OpenRaw]
+// does; for a set, those of its first cabinet (each cabinet of a set has
+// its own in Cabinets).
+func (r *Reader) OpenRaw() *io.SectionReader { return r.Cabinets[0].OpenRaw() }
+
 // Part is one cabinet of a set given to [NewSetReader].
 type Part struct {
 	Name string
