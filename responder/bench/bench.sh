@@ -32,7 +32,7 @@ go build -o "$work/duws" ./cmd/duws
 mkdir -p "$work/pol"
 sed 's#packages: examples/packages#packages: packages#' policy.yaml > "$work/pol/policy.yaml"
 cp -r examples/packages "$work/pol/packages"
-go run ./responder/bench/bigcab -size 40 -out "$work/big.cab"
+go run ./builder/cab/bench/bigcab -size 40 -out "$work/big.cab"
 "$work/duws" import --policy "$work/pol/policy.yaml" "$work/big.cab" >/dev/null
 SOURCE_DATE_EPOCH=1372636800 "$work/duws" build --policy "$work/pol/policy.yaml" --out "$work/site" >/dev/null
 tree=$(readlink -f "$work/site/current")

@@ -2,7 +2,7 @@
 // update of UCPhone/Polycom/CX600/A/ENU with a CPE.nbt image of the given
 // size (default 40 MB) and its catalog, laid out as a folder tree.
 //
-//	go run ./responder/bench/bigcab -size 40 -out big.cab
+//	go run ./builder/cab/bench/bigcab -size 40 -out big.cab
 package main
 
 import (
