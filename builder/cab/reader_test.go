@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/duws/duws/builder/cab/internal/cabtest"
 )
 
 func openBytes(t testing.TB, data []byte) *Reader {
@@ -233,7 +235,7 @@ func TestOpenSkipsInsecureAndDuplicateNames(t *testing.T) {
 func TestSetFromList(t *testing.T) {
 	dir := filepath.Join(corpusDir, "libmspack-cabd")
 	if _, err := os.Stat(dir); err != nil {
-		corpus(t)
+		cabtest.NeedCorpus(t)
 	}
 	var paths []string
 	for i := 1; i <= 5; i++ {
