@@ -256,7 +256,7 @@ const searchChunk = 1 << 20
 // skipped, so a cabinet stored inside another is not reported.
 func Search(r io.ReaderAt, size int64, limit int) ([]int64, error) {
 	var offs []int64
-	buf := make([]byte, searchChunk)
+	buf := make([]byte, min(searchChunk, max(size, headerSize)))
 	for pos := int64(0); pos+headerSize <= size; {
 		n, err := r.ReadAt(buf, pos)
 		if n < len(buf) && err != nil && err != io.EOF {
