@@ -210,6 +210,14 @@ func TestCabSeveralCabinetsInOneFile(t *testing.T) {
 	if code != 0 || strings.Count(out, "  OK  ") != 5 || !strings.Contains(out, "gcab.txt") {
 		t.Errorf("test: exit %d\n%s%s", code, out, errs)
 	}
+	// The same files, in the same order, as cabextract's search tests.
+	ref, err := exec.Command(needCommand(t, "cabextract"), "-t", cat).CombinedOutput()
+	if err != nil {
+		t.Fatalf("cabextract -t: %v\n%s", err, ref)
+	}
+	if want, got := okSums(string(ref)), okSums(out); strings.Join(want, " ") != strings.Join(got, " ") {
+		t.Errorf("cabextract -t tested %v, duws %v", want, got)
+	}
 	outDir := filepath.Join(dir, "out")
 	code, out, errs = runCLI(t, "cab", "extract", "-d", outDir, cat)
 	if code != 0 || !strings.Contains(out, "skipping "+filepath.Join(outDir, "same.txt")+": identical to the file of "+cat+" (offset 0)") {
@@ -233,6 +241,19 @@ func TestCabSeveralCabinetsInOneFile(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(clashOut, "x.txt")); string(b) != "one" {
 		t.Errorf("x.txt = %q, want the first cabinet's", b)
 	}
+}
+
+// okSums returns the MD5s of the "OK" lines of a cabextract -t style
+// listing, in order.
+func okSums(out string) []string {
+	var sums []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "  OK  ") {
+			f := strings.Fields(line)
+			sums = append(sums, f[len(f)-1])
+		}
+	}
+	return sums
 }
 
 // TestCabExtract255ByteName extracts a file whose name is as long as a
