@@ -221,6 +221,11 @@ func maxIdle() int { return 2 * runtime.GOMAXPROCS(0) }
 // offset of the block that failed; else -1.
 func (r *Reader) acquire(f *folder, offset int64) (*folderReader, int64, error) {
 	r.mu.Lock()
+	if f.failErr != nil && offset >= f.failPos {
+		pos, err := f.failPos, f.failErr
+		r.mu.Unlock()
+		return nil, pos, err
+	}
 	var fr *folderReader
 	best := -1
 	for i, c := range r.idleList {
@@ -247,9 +252,23 @@ func (r *Reader) acquire(f *folder, offset int64) (*folderReader, int64, error) 
 		return nil, -1, err
 	}
 	if err := fr.skip(offset - fr.pos); err != nil {
+		r.failed(fr)
 		return nil, fr.pos, err
 	}
 	return fr, -1, nil
+}
+
+// failed records the failure of a folder reader, when it is the first or
+// the earliest in its folder.
+func (r *Reader) failed(fr *folderReader) {
+	if fr.err == nil || fr.err == io.EOF {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f := fr.f; f.failErr == nil || fr.pos < f.failPos {
+		f.failPos, f.failErr = fr.pos, fr.err
+	}
 }
 
 // skipError reports the failure to decode, at folder offset pos, the data
@@ -288,7 +307,7 @@ func (f *File) Open() (io.ReadCloser, error) {
 	if err != nil {
 		if err == io.EOF {
 			err = fmt.Errorf("cab: file %q: starts at %d, past the end of folder %d: %w", f.Name, f.offset, fo.index, ErrFormat)
-		} else if pos >= 0 {
+		} else if pos >= 0 && pos < f.offset {
 			err = f.r.skipError(f, pos, err)
 		}
 		return nil, err
@@ -379,6 +398,7 @@ func (fr *fileReader) WriteTo(w io.Writer) (int64, error) {
 func (fr *fileReader) done(err error) {
 	fr.err = err
 	if fr.fr != nil {
+		fr.r.failed(fr.fr)
 		fr.r.release(fr.fr)
 		fr.fr = nil
 	}
