@@ -213,3 +213,28 @@ func TestOpenRawEmbeddedCabinet(t *testing.T) {
 		t.Errorf("truncated: raw size %d, want %d", got, len(cabData)-100)
 	}
 }
+
+// TestFolderFailureRemembered: once decoding a folder failed, the files
+// after the failure fail at once with that error, naming the file whose
+// data failed, without decoding the folder again.
+func TestFolderFailureRemembered(t *testing.T) {
+	files := []testFile{{Name: "big.bin", Data: mixedData(21, 200_000), Method: MSZIP}}
+	for i := range 50 {
+		files = append(files, testFile{Name: fmt.Sprintf("small%02d.txt", i), Data: []byte("small"), Method: MSZIP})
+	}
+	data := writeCab(t, files)
+	r := openBytes(t, data[:firstBlock(data)+30_000])
+	if _, err := r.File[1].Open(); err == nil {
+		t.Fatal("small00.txt opened past the cut")
+	}
+	fo := r.folders[0]
+	if fo.failErr == nil || fo.failPos <= 0 {
+		t.Fatalf("failure not remembered: %v at %d", fo.failErr, fo.failPos)
+	}
+	for _, f := range r.File[2:] {
+		_, err := f.Open()
+		if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), `decoding the data of "big.bin" before it`) {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+	}
+}
