@@ -45,7 +45,12 @@
 // a few MiB per open folder (LZX's largest window is 2 MiB); every loop is
 // bounded by the input, so no input makes a reader loop forever. Malformed
 // input is reported with [ErrFormat], wrapped with where it was found;
-// unsupported methods with [ErrAlgorithm]. Listing shows every name, but
+// unsupported methods with [ErrAlgorithm]. A cabinet shorter than its
+// header declares says by how many bytes ("possibly truncated by N
+// bytes", as cabextract puts it), and a file that cannot be reached
+// because the data of an earlier file of its folder does not decode names
+// that file; after the first such failure the rest of the folder fails at
+// once, without decoding it again. Listing shows every name, but
 // [ValidName] (and so [Reader.Open]) refuses names that are absolute,
 // contain "..", a drive letter, a UNC prefix, a device name or a control
 // character, reporting [ErrInsecurePath].
