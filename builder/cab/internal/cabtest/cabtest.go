@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,6 +55,21 @@ func NeedCorpus(tb testing.TB) string {
 		tb.Skipf("cabinet corpus %s not present: %v", dir, err)
 	}
 	return dir
+}
+
+// NeedTool returns the path of a Debian tool a test compares against
+// (cabextract, gcab), failing the test in CI when it is missing (.ci/run
+// installs it) and skipping it otherwise.
+func NeedTool(tb testing.TB, name string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("%s is needed in CI (.ci/run installs it): %v", name, err)
+		}
+		tb.Skipf("%s not installed", name)
+	}
+	return p
 }
 
 // Case is one cabinet of the corpus with its expectation.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/duws/duws/builder/cab/internal/cabtest"
 )
 
 // TestLastMatchPastDeclaredEndRefused is issue 11's Quantum case checked
@@ -30,13 +32,7 @@ func TestLastMatchPastDeclaredEndRefused(t *testing.T) {
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "runs past") {
 		t.Fatalf("last match past the declared end: %v, want a match error wrapping ErrCorrupt", err)
 	}
-	tool, lerr := exec.LookPath("cabextract")
-	if lerr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("cabextract is needed in CI (.ci/run installs it)")
-		}
-		t.Skip("cabextract not installed")
-	}
+	tool := cabtest.NeedTool(t, "cabextract")
 	path := filepath.Join(t.TempDir(), "overshoot.cab")
 	if err := os.WriteFile(path, writeCab("f.bin", 16, len(src)-5, blocks, short), 0o644); err != nil {
 		t.Fatal(err)

@@ -29,13 +29,7 @@ func writeCab(frames []encodedFrame, windowBits int, name string) []byte {
 // round-trip tests share the model code between encoder and decoder; this
 // shows the shared code is the format's.
 func TestCabextract(t *testing.T) {
-	tool, err := exec.LookPath("cabextract")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("cabextract is needed in CI (.ci/run installs it)")
-		}
-		t.Skip("cabextract not installed")
-	}
+	tool := cabtest.NeedTool(t, "cabextract")
 	cases := []struct {
 		name string
 		bits int

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/duws/duws/builder/cab/internal/cabtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden cabinets the cab package's tests read")
@@ -120,13 +122,7 @@ func TestCabextractLastMatchOvershoots(t *testing.T) {
 	} else if gerr != nil || !bytes.Equal(golden, smallCab) {
 		t.Errorf("%s is not what the encoder makes (%v): run go test -update", overshootGolden, gerr)
 	}
-	tool, err := exec.LookPath("cabextract")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("cabextract is needed in CI (.ci/run installs it)")
-		}
-		t.Skip("cabextract not installed")
-	}
+	tool := cabtest.NeedTool(t, "cabextract")
 	path := filepath.Join(t.TempDir(), "overshoot.cab")
 	if err := os.WriteFile(path, cab, 0o644); err != nil {
 		t.Fatal(err)
