@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/duws/duws/builder/cab/internal/cabtest"
 )
 
 // benchCab is a cabinet of mixed data in one folder of the given method.
@@ -71,13 +71,11 @@ func BenchmarkReadLZX(b *testing.B) { benchRead(b, benchCab(b, LZX, 16<<20)) }
 func BenchmarkCorpusLZX(b *testing.B) {
 	var cabs [][]byte
 	var total int64
-	for _, exp := range corpus(b) {
-		v := readVerdictB(b, exp)
-		if v.status != "ok" || !slices.Contains(v.tags, "lzx") {
+	for _, c := range cabtest.Cases(b) {
+		if c.Exp.Status != "ok" || !slices.Contains(c.Exp.Tags, "lzx") {
 			continue
 		}
-		rel, _ := filepath.Rel(filepath.Join(corpusDir, "expected"), exp)
-		data, err := os.ReadFile(filepath.Join(corpusDir, strings.TrimSuffix(rel, ".txt")))
+		data, err := os.ReadFile(c.Path)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,10 +1,11 @@
 package cab
 
 import (
-	"bufio"
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,69 +13,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/duws/duws/builder/cab/internal/cabtest"
+	"github.com/google/go-cmp/cmp"
 )
 
 // corpusDir holds cabinets written by other tools with the verdict of the
 // reference extractor (cabextract 1.9) for each; see its README.
-const corpusDir = "../../../shared/cabs"
-
-type verdict struct {
-	status, check string
-	tags          []string
-	good          map[string]string // name -> md5
-	goodSums      []string
-	failed        []string
-}
-
-func readVerdict(t *testing.T, path string) verdict { return readVerdictB(t, path) }
-
-func readVerdictB(t testing.TB, path string) verdict {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	v := verdict{good: map[string]string{}}
-	section := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "== "):
-			section = strings.Fields(line)[1]
-		case section == "" && strings.HasPrefix(line, "status:"):
-			v.status = strings.TrimSpace(strings.TrimPrefix(line, "status:"))
-		case section == "" && strings.HasPrefix(line, "check:"):
-			v.check = strings.TrimSpace(strings.TrimPrefix(line, "check:"))
-		case section == "" && strings.HasPrefix(line, "tags:"):
-			v.tags = strings.Fields(strings.TrimPrefix(line, "tags:"))
-		case section == "good" && line != "":
-			sum, name, _ := strings.Cut(line, "  ")
-			v.good[name] = sum
-			v.goodSums = append(v.goodSums, sum)
-		case section == "failed" && line != "":
-			name, _, _ := strings.Cut(line, ": ")
-			v.failed = append(v.failed, name)
-		}
-	}
-	return v
-}
-
-func corpus(t testing.TB) []string {
-	t.Helper()
-	if _, err := os.Stat(corpusDir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("cabinet corpus missing in CI: %v", err)
-		}
-		t.Skipf("cabinet corpus %s not present: %v", corpusDir, err)
-	}
-	exp, err := filepath.Glob(filepath.Join(corpusDir, "expected", "*", "*.cab.txt"))
-	if err != nil || len(exp) == 0 {
-		t.Fatalf("no expected files in corpus: %v", err)
-	}
-	return exp
-}
+var corpusDir = cabtest.CorpusDir()
 
 func isSentinel(err error) bool {
 	return errors.Is(err, ErrFormat) || errors.Is(err, ErrChecksum) || errors.Is(err, ErrAlgorithm) ||
@@ -121,12 +67,10 @@ func readAll(path string) result {
 }
 
 func TestCorpus(t *testing.T) {
-	for _, exp := range corpus(t) {
-		rel, _ := filepath.Rel(filepath.Join(corpusDir, "expected"), exp)
-		cabPath := filepath.Join(corpusDir, strings.TrimSuffix(rel, ".txt"))
-		t.Run(rel, func(t *testing.T) {
-			v := readVerdict(t, exp)
-			if slices.Contains(v.tags, "multipart") {
+	for _, c := range cabtest.Cases(t) {
+		cabPath, v := c.Path, c.Exp
+		t.Run(c.Name+".txt", func(t *testing.T) {
+			if slices.Contains(v.Tags, "multipart") {
 				cabPath = withLinks(t, cabPath)
 			}
 			done := make(chan result, 1)
@@ -145,12 +89,12 @@ func TestCorpus(t *testing.T) {
 			if res.openErr != nil && !isSentinel(res.openErr) {
 				t.Errorf("open: error wraps no sentinel: %v", res.openErr)
 			}
-			if v.check == "safety" {
+			if v.Check == "safety" {
 				// Hostile input: refusing is fine, and so is reading
 				// (what is written to disk is tested elsewhere).
 				return
 			}
-			switch v.status {
+			switch v.Status {
 			case "ok":
 				if res.openErr != nil {
 					t.Fatalf("open: %v", res.openErr)
@@ -158,8 +102,8 @@ func TestCorpus(t *testing.T) {
 				for name, err := range res.errs {
 					t.Errorf("file %q: %v", name, err)
 				}
-				if v.check == "loose" {
-					got, want := slices.Sorted(slices.Values(res.allSums)), slices.Sorted(slices.Values(v.goodSums))
+				if v.Check == "loose" {
+					got, want := slices.Sorted(slices.Values(res.allSums)), slices.Sorted(slices.Values(v.GoodSums))
 					want = slices.Compact(want)
 					got = slices.Compact(got)
 					if !slices.Equal(got, want) {
@@ -167,7 +111,7 @@ func TestCorpus(t *testing.T) {
 					}
 					return
 				}
-				for name, sum := range v.good {
+				for name, sum := range v.Good {
 					if got, ok := res.sums[name]; !ok {
 						t.Errorf("file %q missing; have %v", name, keys(res.sums))
 					} else if got != sum {
@@ -182,18 +126,18 @@ func TestCorpus(t *testing.T) {
 				if res.openErr != nil {
 					t.Fatalf("open: %v", res.openErr)
 				}
-				for name, sum := range v.good {
+				for name, sum := range v.Good {
 					if res.sums[name] != sum {
 						t.Errorf("file %q: md5 %q, want %s (err %v)", name, res.sums[name], sum, res.errs[name])
 					}
 				}
-				for _, name := range v.failed {
+				for _, name := range v.Failed {
 					if res.errs[name] == nil {
 						t.Errorf("file %q was read; the reference failed it", name)
 					}
 				}
 			default:
-				t.Fatalf("unknown status %q", v.status)
+				t.Fatalf("unknown status %q", v.Status)
 			}
 		})
 	}
@@ -239,4 +183,39 @@ func withLinks(t *testing.T, path string) string {
 		}
 	}
 	return filepath.Join(dst, filepath.Base(path))
+}
+
+// TestCorpusEveryCabinet reads every cabinet of the corpus files that hold
+// several, as cabextract's search does, and checks that the files of all
+// of them are those cabextract -t tested, in the same order.
+func TestCorpusEveryCabinet(t *testing.T) {
+	tested := 0
+	for _, c := range cabtest.Cases(t) {
+		if !slices.Contains(c.Exp.Tags, "search") || c.Exp.Status != "ok" {
+			continue
+		}
+		tested++
+		t.Run(c.Name, func(t *testing.T) {
+			data, err := os.ReadFile(c.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := NewReaders(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sums []string
+			for _, r := range rs {
+				for _, f := range r.File {
+					sums = append(sums, fmt.Sprintf("%x", md5.Sum(readFile(t, f))))
+				}
+			}
+			if diff := cmp.Diff(c.Exp.Tested, sums); diff != "" {
+				t.Errorf("%d cabinets; files against cabextract -t (-want +got):\n%s", len(rs), diff)
+			}
+		})
+	}
+	if tested == 0 {
+		t.Fatal("no corpus file tagged search")
+	}
 }

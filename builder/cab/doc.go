@@ -18,6 +18,12 @@
 //   - Cabinets embedded in another file, such as the self-extracting
 //     UCUpdates.exe: when a file does not start with a cabinet, it is
 //     searched for a header that parses, as cabextract does ([Search]).
+//     [Reader.OpenRaw] gives exactly the cabinet's bytes inside such a
+//     file, as archive/zip's File.OpenRaw gives a file's.
+//   - Several cabinets in one file, one after another (cat of cabinets,
+//     with anything between them): [NewReader] reads the first, and
+//     [NewReaders] every one, in file order, each with its offset;
+//     [NewReaderAt] reads the one at an offset [Search] found.
 //   - Compression: none; MSZIP (deflate per block behind "CK", with the
 //     32 KiB history carried from block to block within a folder);
 //     Quantum, levels 1 to 7 (windows of 2^10 to 2^21 bytes); LZX, windows
@@ -39,7 +45,12 @@
 // a few MiB per open folder (LZX's largest window is 2 MiB); every loop is
 // bounded by the input, so no input makes a reader loop forever. Malformed
 // input is reported with [ErrFormat], wrapped with where it was found;
-// unsupported methods with [ErrAlgorithm]. Listing shows every name, but
+// unsupported methods with [ErrAlgorithm]. A cabinet shorter than its
+// header declares says by how many bytes ("possibly truncated by N
+// bytes", as cabextract puts it), and a file that cannot be reached
+// because the data of an earlier file of its folder does not decode names
+// that file; after the first such failure the rest of the folder fails at
+// once, without decoding it again. Listing shows every name, but
 // [ValidName] (and so [Reader.Open]) refuses names that are absolute,
 // contain "..", a drive letter, a UNC prefix, a device name or a control
 // character, reporting [ErrInsecurePath].

@@ -148,7 +148,7 @@ func (fr *folderReader) next() error {
 		reserve := s.cab.dataReserve
 		var hdr [dataSize + 255]byte
 		if _, err := io.ReadFull(fr.br, hdr[:dataSize+reserve]); err != nil {
-			return fr.errf(ErrFormat, "header truncated: %w", io.ErrUnexpectedEOF)
+			return fr.errf(ErrFormat, "header %s: %w", fr.truncated(s.cab), io.ErrUnexpectedEOF)
 		}
 		csum := binary.LittleEndian.Uint32(hdr[0:])
 		cbData := int(binary.LittleEndian.Uint16(hdr[4:]))
@@ -158,7 +158,7 @@ func (fr *folderReader) next() error {
 		}
 		data := fr.in[have : have+cbData]
 		if _, err := io.ReadFull(fr.br, data); err != nil {
-			return fr.errf(ErrFormat, "data truncated: %w", io.ErrUnexpectedEOF)
+			return fr.errf(ErrFormat, "data %s: %w", fr.truncated(s.cab), io.ErrUnexpectedEOF)
 		}
 		if csum != 0 && blockChecksum(hdr[4:8], data) != csum {
 			return fr.errf(ErrChecksum, "stored %#08x", csum)
@@ -198,6 +198,16 @@ func (fr *folderReader) next() error {
 	}
 }
 
+// truncated describes a block that ends past the data cabinet c may use:
+// the file is shorter than the cabinet declares, or the block runs past
+// the cabinet's declared end.
+func (fr *folderReader) truncated(c *Cabinet) string {
+	if c.missing > 0 {
+		return "truncated" + truncatedBy(c.missing)
+	}
+	return "truncated: runs past the cabinet's declared end"
+}
+
 func (fr *folderReader) errf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("cab: folder %d block %d: %w: %w", fr.f.index, fr.block, fmt.Errorf(format, args...), sentinel)
 }
@@ -206,9 +216,16 @@ func (fr *folderReader) errf(sentinel error, format string, args ...any) error {
 func maxIdle() int { return 2 * runtime.GOMAXPROCS(0) }
 
 // acquire returns a folder reader positioned at offset in folder f,
-// reusing a parked one that has not passed that offset when it can.
-func (r *Reader) acquire(f *folder, offset int64) (*folderReader, error) {
+// reusing a parked one that has not passed that offset when it can. When
+// decoding the data before offset fails, it also returns the folder
+// offset of the block that failed; else -1.
+func (r *Reader) acquire(f *folder, offset int64) (*folderReader, int64, error) {
 	r.mu.Lock()
+	if f.failErr != nil && offset >= f.failPos {
+		pos, err := f.failPos, f.failErr
+		r.mu.Unlock()
+		return nil, pos, err
+	}
 	var fr *folderReader
 	best := -1
 	for i, c := range r.idleList {
@@ -232,12 +249,38 @@ func (r *Reader) acquire(f *folder, offset int64) (*folderReader, error) {
 		err = fr.reset(f)
 	}
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	if err := fr.skip(offset - fr.pos); err != nil {
-		return nil, err
+		r.failed(fr)
+		return nil, fr.pos, err
 	}
-	return fr, nil
+	return fr, -1, nil
+}
+
+// failed records the failure of a folder reader, when it is the first or
+// the earliest in its folder.
+func (r *Reader) failed(fr *folderReader) {
+	if fr.err == nil || fr.err == io.EOF {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f := fr.f; f.failErr == nil || fr.pos < f.failPos {
+		f.failPos, f.failErr = fr.pos, fr.err
+	}
+}
+
+// skipError reports the failure to decode, at folder offset pos, the data
+// before file f against the file whose bytes were being decoded, so that
+// a truncation inside one file is not taken for a fault of the next.
+func (r *Reader) skipError(f *File, pos int64, err error) error {
+	for _, o := range r.File {
+		if o.folder == f.folder && o != f && o.Size > 0 && o.offset <= pos && pos < o.offset+o.Size {
+			return fmt.Errorf("cab: file %q: decoding the data of %q before it: %w", f.Name, o.Name, err)
+		}
+	}
+	return fmt.Errorf("cab: file %q: decoding folder %d up to offset %d: %w", f.Name, f.folder, f.offset, err)
 }
 
 // release parks a healthy folder reader for a later file of its folder.
@@ -260,10 +303,12 @@ func (f *File) Open() (io.ReadCloser, error) {
 		return nil, f.bad
 	}
 	fo := f.r.folders[f.folder]
-	fr, err := f.r.acquire(fo, f.offset)
+	fr, pos, err := f.r.acquire(fo, f.offset)
 	if err != nil {
 		if err == io.EOF {
 			err = fmt.Errorf("cab: file %q: starts at %d, past the end of folder %d: %w", f.Name, f.offset, fo.index, ErrFormat)
+		} else if pos >= 0 && pos < f.offset {
+			err = f.r.skipError(f, pos, err)
 		}
 		return nil, err
 	}
@@ -353,6 +398,7 @@ func (fr *fileReader) WriteTo(w io.Writer) (int64, error) {
 func (fr *fileReader) done(err error) {
 	fr.err = err
 	if fr.fr != nil {
+		fr.r.failed(fr.fr)
 		fr.r.release(fr.fr)
 		fr.fr = nil
 	}

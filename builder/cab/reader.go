@@ -54,6 +54,7 @@ type Cabinet struct {
 
 	ra          io.ReaderAt
 	end         int64 // end of the data this cabinet may use
+	missing     int64 // bytes of the declared size past the end of the file
 	dataReserve int
 	folders     []rawFolder
 	files       []rawFile
@@ -124,6 +125,68 @@ func NewReader(ra io.ReaderAt, size int64) (r *Reader, err error) {
 	return r, nil
 }
 
+// NewReaderAt reads the cabinet whose header starts at offset off of r,
+// which is size bytes long: one of the offsets [Search] returns, for
+// instance. Like [NewReader], it reads the cabinet alone, without the rest
+// of its set.
+func NewReaderAt(ra io.ReaderAt, size, off int64) (*Reader, error) {
+	if off < 0 || off >= size {
+		return nil, fmt.Errorf("cab: offset %d outside a file of %d bytes: %w", off, size, ErrFormat)
+	}
+	c, err := parseCabinet(ra, size, off, "")
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{}
+	if err := r.init([]*Cabinet{c}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// NewReaders reads every cabinet held in r, which is size bytes long, in
+// the order they appear: a file made by concatenating cabinets, or a
+// program carrying several. Each cabinet is read alone, as [NewReader]
+// reads one; its Reader's Cabinets[0].Offset says where in r it starts.
+// Cabinets are found as [Search] finds them, so data between them (a
+// truncated or damaged cabinet header, padding) is skipped. A file holding
+// one cabinet gives one Reader; a file holding none, the error [NewReader]
+// gives.
+func NewReaders(ra io.ReaderAt, size int64) ([]*Reader, error) {
+	offs, err := Search(ra, size, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(offs) == 0 {
+		_, err := NewReader(ra, size)
+		return nil, err
+	}
+	rs := make([]*Reader, 0, len(offs))
+	for _, off := range offs {
+		r, err := NewReaderAt(ra, size, off)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+// OpenRaw returns the bytes of the cabinet c, from its header on, as its
+// header declares them, but never past the end of its file: for a cabinet
+// embedded in a larger file, such as a self-extracting program, exactly the
+// cabinet, to be stored or hashed without re-reading the file around it.
+// Like archive/zip's File.OpenRaw, it reads without decompressing or
+// checking anything.
+func (c *Cabinet) OpenRaw() *io.SectionReader {
+	return io.NewSectionReader(c.ra, c.Offset, c.end-c.Offset)
+}
+
+// OpenRaw returns the bytes of the reader's cabinet, as [Cabinet.OpenRaw]
+// does; for a set, those of its first cabinet (each cabinet of a set has
+// its own in Cabinets).
+func (r *Reader) OpenRaw() *io.SectionReader { return r.Cabinets[0].OpenRaw() }
+
 // Part is one cabinet of a set given to [NewSetReader].
 type Part struct {
 	Name string
@@ -193,7 +256,7 @@ const searchChunk = 1 << 20
 // skipped, so a cabinet stored inside another is not reported.
 func Search(r io.ReaderAt, size int64, limit int) ([]int64, error) {
 	var offs []int64
-	buf := make([]byte, searchChunk)
+	buf := make([]byte, min(searchChunk, max(size, headerSize)))
 	for pos := int64(0); pos+headerSize <= size; {
 		n, err := r.ReadAt(buf, pos)
 		if n < len(buf) && err != nil && err != io.EOF {
@@ -220,6 +283,15 @@ func Search(r io.ReaderAt, size int64, limit int) ([]int64, error) {
 		pos = off + max(c.Size, 1)
 	}
 	return offs, nil
+}
+
+// truncatedBy says by how much a cabinet's file is shorter than its header
+// declares, as cabextract does, when it is.
+func truncatedBy(missing int64) string {
+	if missing <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (cabinet possibly truncated by %d bytes)", missing)
 }
 
 func prefix(name string) string {
@@ -273,6 +345,8 @@ func parseCabinet(r io.ReaderAt, size, base int64, name string) (*Cabinet, error
 	// A cabinet may be followed by other data (a signature, another
 	// cabinet); it may not extend past the end of its file.
 	c.end = min(base+c.Size, size)
+	c.missing = max(base+c.Size-size, 0)
+	p.missing = c.missing
 
 	off := base + headerSize
 	folderReserve := 0
@@ -318,7 +392,7 @@ func parseCabinet(r io.ReaderAt, size, base int64, name string) (*Cabinet, error
 	// to hold that many entries.
 	entry := folderSize + folderReserve
 	if off+int64(nfolders*entry) > size {
-		return nil, p.errf(base+26, "%d folders do not fit in the file: %w", nfolders, io.ErrUnexpectedEOF)
+		return nil, p.errf(base+26, "%d folders do not fit in the file%s: %w", nfolders, truncatedBy(p.missing), io.ErrUnexpectedEOF)
 	}
 	ft := make([]byte, nfolders*entry)
 	if err := p.read(ft, off, "folder table"); err != nil {
@@ -343,7 +417,7 @@ func parseCabinet(r io.ReaderAt, size, base int64, name string) (*Cabinet, error
 
 	// The file table: each entry is at least 17 bytes (16 and a name).
 	if off+int64(nfiles*(fileSize+1)) > size {
-		return nil, p.errf(base+28, "%d files do not fit in the file: %w", nfiles, io.ErrUnexpectedEOF)
+		return nil, p.errf(base+28, "%d files do not fit in the file%s: %w", nfiles, truncatedBy(p.missing), io.ErrUnexpectedEOF)
 	}
 	c.files = make([]rawFile, nfiles)
 	for i := range c.files {
@@ -379,9 +453,10 @@ func parseCabinet(r io.ReaderAt, size, base int64, name string) (*Cabinet, error
 }
 
 type parser struct {
-	r    io.ReaderAt
-	size int64
-	name string
+	r       io.ReaderAt
+	size    int64
+	name    string
+	missing int64 // how far the declared size runs past the file, once known
 }
 
 func (p *parser) errf(off int64, format string, args ...any) error {
@@ -391,7 +466,7 @@ func (p *parser) errf(off int64, format string, args ...any) error {
 
 func (p *parser) read(b []byte, off int64, what string) error {
 	if off < 0 || off+int64(len(b)) > p.size {
-		return p.errf(off, "%s truncated: %w", what, io.ErrUnexpectedEOF)
+		return p.errf(off, "%s truncated%s: %w", what, truncatedBy(p.missing), io.ErrUnexpectedEOF)
 	}
 	n, err := p.r.ReadAt(b, off)
 	if n == len(b) {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/duws/duws/builder/cab/internal/cabtest"
 )
 
 func openBytes(t testing.TB, data []byte) *Reader {
@@ -233,7 +235,7 @@ func TestOpenSkipsInsecureAndDuplicateNames(t *testing.T) {
 func TestSetFromList(t *testing.T) {
 	dir := filepath.Join(corpusDir, "libmspack-cabd")
 	if _, err := os.Stat(dir); err != nil {
-		corpus(t)
+		cabtest.NeedCorpus(t)
 	}
 	var paths []string
 	for i := 1; i <= 5; i++ {
@@ -272,6 +274,7 @@ func TestSetFromList(t *testing.T) {
 // a sentinel, no file yields more than it declares, and when every file
 // reads, the tree passes fstest.TestFS.
 func checkReader(t *testing.T, data []byte) {
+	checkReaders(t, data)
 	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		if !isSentinel(err) {
@@ -311,6 +314,32 @@ func checkReader(t *testing.T, data []byte) {
 	}
 }
 
+// checkReaders asserts what NewReaders promises: the cabinets it finds
+// start in increasing order at the offsets Search reports, and each one's
+// raw bytes stay inside the file and its declared size.
+func checkReaders(t *testing.T, data []byte) {
+	rs, err := NewReaders(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		if !isSentinel(err) {
+			t.Fatalf("NewReaders: error wraps no sentinel: %v", err)
+		}
+		return
+	}
+	offs, _ := Search(bytes.NewReader(data), int64(len(data)), 0)
+	if len(offs) != len(rs) {
+		t.Fatalf("NewReaders found %d cabinets, Search %d", len(rs), len(offs))
+	}
+	for i, r := range rs {
+		c := r.Cabinets[0]
+		if c.Offset != offs[i] || (i > 0 && c.Offset <= rs[i-1].Cabinets[0].Offset) {
+			t.Fatalf("cabinet %d at %d; Search says %v", i, c.Offset, offs)
+		}
+		if raw := r.OpenRaw(); raw.Size() < 0 || c.Offset+raw.Size() > int64(len(data)) || raw.Size() > c.Size {
+			t.Fatalf("cabinet %d: raw bytes %d at %d outside a file of %d (declares %d)", i, raw.Size(), c.Offset, len(data), c.Size)
+		}
+	}
+}
+
 func FuzzReader(f *testing.F) {
 	seeds := 0
 	if paths, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*.cab")); len(paths) > 0 {
@@ -327,8 +356,10 @@ func FuzzReader(f *testing.F) {
 		small = append(small, tf)
 	}
 	f.Add(writeCab(f, small))
-	f.Add(writeCab(f, []testFile{{Name: "x", Data: []byte("tiny"), Method: None}}))
-	seeds += 2
+	tiny := writeCab(f, []testFile{{Name: "x", Data: []byte("tiny"), Method: None}})
+	f.Add(tiny)
+	f.Add(append(append(append([]byte{}, tiny...), "MSCF cut"...), tiny...)) // several in one file
+	seeds += 3
 	if seeds == 0 {
 		f.Fatal("empty seed corpus")
 	}

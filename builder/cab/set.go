@@ -26,6 +26,12 @@ type folder struct {
 	comp     uint16
 	segments []segment
 	missing  error // set when the folder continues into a cabinet not given
+
+	// The first failure decoding the folder, at the folder offset of the
+	// block that failed: files from there on fail at once with it, rather
+	// than each decoding the folder up to it again. Guarded by Reader.mu.
+	failPos int64
+	failErr error
 }
 
 // OpenReader opens the cabinet file name. When the cabinet belongs to a

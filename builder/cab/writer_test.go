@@ -14,6 +14,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/duws/duws/builder/cab/internal/cabtest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -233,14 +234,7 @@ func TestConcurrentReads(t *testing.T) {
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is needed in CI (.ci/run installs it): %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
+	return cabtest.NeedTool(t, name)
 }
 
 func TestInteropCabextractReadsOurs(t *testing.T) {

@@ -8,24 +8,41 @@ package extract
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/duws/duws/builder/cab"
 )
 
-// Cabinet is a cabinet opened with the rest of its set.
+// Opened is what Open found in a file: one cabinet, with the rest of its
+// set, or several cabinets one after another, each read alone, as
+// cabextract's search finds them.
+type Opened struct {
+	Cabinets []*Cabinet
+	close    func() error
+}
+
+// Close closes the files Open opened.
+func (o *Opened) Close() error { return o.close() }
+
+// Cabinet is one cabinet of an opened file.
 type Cabinet struct {
-	r *cab.ReadCloser
-	// Continues names the further cabinets of the set, in order.
+	r *cab.Reader
+	// Offset is where the cabinet starts in the file.
+	Offset int64
+	// Continues names the further cabinets of its set, in order.
 	Continues []string
 	// Files are the files of the set, in cabinet order.
 	Files []File
@@ -38,24 +55,50 @@ type File struct {
 	Modified time.Time
 }
 
-// Open opens the cabinet name with the rest of its set.
-func Open(name string) (*Cabinet, error) {
-	r, err := cab.OpenReader(name)
+// Open opens the cabinets of the file name: the cabinet with the rest of
+// its set when the file holds one, or every cabinet of a file holding
+// several.
+func Open(name string) (*Opened, error) {
+	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	c := &Cabinet{r: r}
-	for _, next := range r.Cabinets[1:] {
-		c.Continues = append(c.Continues, next.Name)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
+	if offs, err := cab.Search(f, fi.Size(), 2); err != nil || len(offs) < 2 {
+		f.Close()
+		r, err := cab.OpenReader(name)
+		if err != nil {
+			return nil, err
+		}
+		c := newCabinet(&r.Reader)
+		for _, next := range r.Cabinets[1:] {
+			c.Continues = append(c.Continues, next.Name)
+		}
+		return &Opened{Cabinets: []*Cabinet{c}, close: r.Close}, nil
+	}
+	rs, err := cab.NewReaders(f, fi.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	o := &Opened{close: f.Close}
+	for _, r := range rs {
+		o.Cabinets = append(o.Cabinets, newCabinet(r))
+	}
+	return o, nil
+}
+
+func newCabinet(r *cab.Reader) *Cabinet {
+	c := &Cabinet{r: r, Offset: r.Cabinets[0].Offset}
 	for _, f := range r.File {
 		c.Files = append(c.Files, File{Name: f.Name, Size: f.Size, Modified: f.Modified})
 	}
-	return c, nil
+	return c
 }
-
-// Close closes the cabinet's files.
-func (c *Cabinet) Close() error { return c.r.Close() }
 
 // Options say what Walk does.
 type Options struct {
@@ -74,13 +117,20 @@ func CheckFilter(filter string) error {
 type Result struct {
 	Name string
 	Sum  string // with Test: the file's MD5, as cabextract -t prints it
+	// Note, when set, says why an extracted file was not written: an
+	// earlier cabinet of the same file gave a file of that name with the
+	// same bytes.
+	Note string
 	Err  error
 }
 
-// Walk tests or extracts the files the filter selects, and returns what
-// became of each, in cabinet order. Its error is one that stops the whole
-// cabinet (the output directory cannot be made).
-func (c *Cabinet) Walk(opts Options) ([]Result, error) {
+// Walk tests or extracts the files the filter selects, of every cabinet,
+// and returns what became of each, per cabinet in cabinet order. Several
+// cabinets of one file go to the same directory: a file whose name an
+// earlier cabinet gave already is compared, never written over. Walk's
+// error is one that stops everything (the output directory cannot be
+// made).
+func (o *Opened) Walk(opts Options) ([][]Result, error) {
 	var root *os.Root
 	if !opts.Test {
 		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
@@ -92,24 +142,69 @@ func (c *Cabinet) Walk(opts Options) ([]Result, error) {
 		}
 		defer root.Close()
 	}
-	files := selectFiles(c.r.File, opts.Filter)
-	results := walkFolders(files, func(f *cab.File) fileResult {
-		if opts.Test {
-			return testFile(f)
-		}
-		return extractFile(root, f)
-	}, seenNames(files))
-	out := make([]Result, len(files))
-	for i, f := range files {
-		out[i] = Result{Name: f.Name, Sum: results[i].sum, Err: results[i].err}
+	var done map[string]extracted
+	if len(o.Cabinets) > 1 && !opts.Test {
+		done = map[string]extracted{}
+	}
+	out := make([][]Result, len(o.Cabinets))
+	for i, c := range o.Cabinets {
+		out[i] = c.walk(root, opts, done)
 	}
 	return out, nil
 }
 
+// extracted remembers a file written from an earlier cabinet of the same
+// file.
+type extracted struct {
+	offset int64
+	sum    string
+}
+
+func (c *Cabinet) walk(root *os.Root, opts Options, done map[string]extracted) []Result {
+	files := selectFiles(c.r.File, opts.Filter)
+	results := walkFolders(files, func(f *cab.File) fileResult {
+		switch {
+		case opts.Test:
+			return testFile(f)
+		case done != nil:
+			if prev, ok := done[strings.ToLower(f.Name)]; ok {
+				return compareFile(f, prev)
+			}
+			return extractFile(root, f, true)
+		}
+		return extractFile(root, f, false)
+	}, seenNames(files))
+	out := make([]Result, len(files))
+	for i, f := range files {
+		res := results[i]
+		out[i] = Result{Name: f.Name, Sum: res.sum, Note: res.note, Err: res.err}
+		if done != nil && res.err == nil && res.note == "" {
+			done[strings.ToLower(f.Name)] = extracted{c.Offset, res.sum}
+		}
+	}
+	return out
+}
+
+// compareFile decodes a file of a later cabinet whose name an earlier
+// cabinet of the same file gave already: the same bytes are fine
+// (cabextract would write them again), other bytes are refused, not
+// written over.
+func compareFile(f *cab.File, prev extracted) fileResult {
+	res := testFile(f)
+	switch {
+	case res.err != nil:
+		return res
+	case res.sum != prev.sum:
+		return fileResult{err: fmt.Errorf("same name as a file of the cabinet at offset %d with other contents, not overwritten", prev.offset)}
+	}
+	return fileResult{sum: res.sum, note: fmt.Sprintf("identical to the file of the cabinet at offset %d", prev.offset)}
+}
+
 // fileResult is what became of one file.
 type fileResult struct {
-	sum string
-	err error
+	sum  string
+	note string // said after the file's line, when not an error
+	err  error
 }
 
 func selectFiles(all []*cab.File, filter string) []*cab.File {
@@ -251,26 +346,50 @@ func copyHash(h hash.Hash, rc io.Reader) error {
 	return <-errc
 }
 
+// tempAttempts bounds the tries at a fresh temporary name.
+const tempAttempts = 10
+
+// createTemp creates a file with a short random name in dir below root:
+// the name is independent of the file's own, so that a name as long as the
+// file system allows still has room for its temporary.
+func createTemp(root *os.Root, dir string, mode os.FileMode) (*os.File, string, error) {
+	for range tempAttempts {
+		name := filepath.Join(dir, fmt.Sprintf(".duws-%016x.tmp", rand.Uint64()))
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("no free temporary name in %q after %d attempts", dir, tempAttempts)
+}
+
 // extractFile writes f below root, through a temporary file renamed into
-// place, so a file that fails half-way leaves nothing behind.
-func extractFile(root *os.Root, f *cab.File) fileResult {
+// place, so a file that fails half-way leaves nothing behind. With sum it
+// also returns the file's MD5.
+func extractFile(root *os.Root, f *cab.File, sum bool) fileResult {
 	if err := cab.ValidName(f.Name); err != nil {
 		return fileResult{err: err}
 	}
 	name := filepath.FromSlash(f.Name)
 	if dir := filepath.Dir(name); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
-			return fileResult{err: err}
+			return fileResult{err: nameError(err)}
 		}
 	}
-	tmp := filepath.Join(filepath.Dir(name), ".duws-"+filepath.Base(name)+".tmp")
-	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, f.Mode())
+	out, tmp, err := createTemp(root, filepath.Dir(name), f.Mode())
 	if err != nil {
 		return fileResult{err: err}
 	}
+	var h hash.Hash
+	var w io.Writer = out
+	if sum {
+		h = md5.New()
+		w = io.MultiWriter(out, h)
+	}
 	rc, err := f.Open()
 	if err == nil {
-		_, err = io.Copy(out, rc)
+		_, err = io.Copy(w, rc)
 		rc.Close()
 	}
 	if cerr := out.Close(); err == nil {
@@ -280,11 +399,24 @@ func extractFile(root *os.Root, f *cab.File) fileResult {
 		err = root.Chtimes(tmp, f.Modified, f.Modified)
 	}
 	if err == nil {
-		err = root.Rename(tmp, name)
+		err = nameError(root.Rename(tmp, name))
 	}
 	if err != nil {
 		root.Remove(tmp)
 		return fileResult{err: err}
 	}
+	if h != nil {
+		return fileResult{sum: hex.EncodeToString(h.Sum(nil))}
+	}
 	return fileResult{}
+}
+
+// nameError says plainly when a name is too long for the file system, as
+// a name decoded from Latin-1 may be: a 255-byte name can become 510
+// bytes of UTF-8.
+func nameError(err error) error {
+	if errors.Is(err, syscall.ENAMETOOLONG) {
+		return fmt.Errorf("name too long for the file system: %w", err)
+	}
+	return err
 }

@@ -11,17 +11,28 @@ import (
 // Testing a cabinet gives each file's MD5; extracting it writes each file
 // with those bytes, below the directory and nowhere else.
 func TestWalkTestAndExtract(t *testing.T) {
-	c, err := Open("../../examples/vendor/hp-4.0.7577.4366.cab")
+	o, err := Open("../../examples/vendor/hp-4.0.7577.4366.cab")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	tested, err := c.Walk(Options{Test: true})
+	defer o.Close()
+	if len(o.Cabinets) != 1 {
+		t.Fatalf("%d cabinets, want 1", len(o.Cabinets))
+	}
+	c := o.Cabinets[0]
+	walk := func(opts Options) ([]Result, error) {
+		rs, err := o.Walk(opts)
+		if err != nil {
+			return nil, err
+		}
+		return rs[0], nil
+	}
+	tested, err := walk(Options{Test: true})
 	if err != nil || len(tested) != len(c.Files) || len(tested) == 0 {
 		t.Fatalf("Walk(Test) = %d results, %v; want one per file (%d)", len(tested), err, len(c.Files))
 	}
 	dir := t.TempDir()
-	extracted, err := c.Walk(Options{Dir: dir})
+	extracted, err := walk(Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +47,7 @@ func TestWalkTestAndExtract(t *testing.T) {
 			t.Errorf("%s: extracted bytes hash to %x (%v), the test said %s", r.Name, sum, err, tested[i].Sum)
 		}
 	}
-	if filtered, _ := c.Walk(Options{Test: true, Filter: "ucphone/hp/*/*/*/*/cpe/*.NBT"}); len(filtered) != 1 {
+	if filtered, _ := walk(Options{Test: true, Filter: "ucphone/hp/*/*/*/*/cpe/*.NBT"}); len(filtered) != 1 {
 		t.Errorf("a case-insensitive filter for the image selected %d files, want 1", len(filtered))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/duws/duws/builder/extract"
 	"github.com/urfave/cli/v2"
@@ -12,7 +13,7 @@ import (
 func cabCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "cab",
-		Usage: "list, test or extract Microsoft Cabinet files",
+		Usage: "list, test or extract Microsoft Cabinet files (every cabinet of a file holding several)",
 		Subcommands: []*cli.Command{
 			{
 				Name:      "list",
@@ -59,35 +60,49 @@ func cabCommand() *cli.Command {
 	}
 }
 
-// openCabinet opens name with the rest of its set.
-func openCabinet(stderr io.Writer, name string) (*extract.Cabinet, error) {
-	c, err := extract.Open(name)
+// openCabinets opens the cabinets of name and says what it found: the
+// rest of a set, or the offsets of several cabinets in one file.
+func openCabinets(stderr io.Writer, name string) (*extract.Opened, []string, error) {
+	o, err := extract.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, next := range c.Continues {
-		fmt.Fprintf(stderr, "duws: %s: set continues in %s\n", name, next)
+	labels := make([]string, len(o.Cabinets))
+	if len(o.Cabinets) == 1 {
+		labels[0] = name
+		for _, next := range o.Cabinets[0].Continues {
+			fmt.Fprintf(stderr, "duws: %s: set continues in %s\n", name, next)
+		}
+		return o, labels, nil
 	}
-	return c, nil
+	var at []string
+	for i, c := range o.Cabinets {
+		labels[i] = fmt.Sprintf("%s (offset %d)", name, c.Offset)
+		at = append(at, fmt.Sprint(c.Offset))
+	}
+	fmt.Fprintf(stderr, "duws: %s: holds %d cabinets, at offsets %s\n", name, len(o.Cabinets), strings.Join(at, ", "))
+	return o, labels, nil
 }
 
 func cabList(stdout, stderr io.Writer, names []string) error {
 	failed := false
 	for _, name := range names {
-		r, err := openCabinet(stderr, name)
+		o, labels, err := openCabinets(stderr, name)
 		if err != nil {
 			fmt.Fprintf(stderr, "duws: error: %v\n", err)
 			failed = true
 			continue
 		}
-		fmt.Fprintf(stdout, "Viewing cabinet: %s\n", name)
-		fmt.Fprintf(stdout, " File size | Date       Time     | Name\n")
-		fmt.Fprintf(stdout, "-----------+---------------------+-------------\n")
-		for _, f := range r.Files {
-			fmt.Fprintf(stdout, "%10d | %s | %s\n", f.Size, f.Modified.Format("02.01.2006 15:04:05"), f.Name)
+		for i, c := range o.Cabinets {
+			fmt.Fprintf(stdout, "Viewing cabinet: %s\n", labels[i])
+			fmt.Fprintf(stdout, " File size | Date       Time     | Name\n")
+			fmt.Fprintf(stdout, "-----------+---------------------+-------------\n")
+			for _, f := range c.Files {
+				fmt.Fprintf(stdout, "%10d | %s | %s\n", f.Size, f.Modified.Format("02.01.2006 15:04:05"), f.Name)
+			}
+			fmt.Fprintln(stdout)
 		}
-		fmt.Fprintln(stdout)
-		r.Close()
+		o.Close()
 	}
 	if failed {
 		return errFailed
@@ -98,36 +113,20 @@ func cabList(stdout, stderr io.Writer, names []string) error {
 func cabWalk(stdout, stderr io.Writer, names []string, opts extract.Options) error {
 	nfailed := 0
 	for _, name := range names {
-		r, err := openCabinet(stderr, name)
+		o, labels, err := openCabinets(stderr, name)
 		if err != nil {
 			fmt.Fprintf(stderr, "duws: error: %v\n", err)
 			nfailed++
 			continue
 		}
-		results, err := r.Walk(opts)
+		results, err := o.Walk(opts)
+		o.Close()
 		if err != nil {
-			r.Close()
 			return err
 		}
-		verb := "Extracting"
-		if opts.Test {
-			verb = "Testing"
+		for i, rs := range results {
+			nfailed += printResults(stdout, stderr, labels[i], rs, opts)
 		}
-		fmt.Fprintf(stdout, "%s cabinet: %s\n", verb, name)
-		for _, res := range results {
-			switch {
-			case res.Err != nil:
-				nfailed++
-				fmt.Fprintf(stdout, "  %s  failed\n", res.Name)
-				fmt.Fprintf(stderr, "duws: error: %s: %s: %v\n", name, res.Name, res.Err)
-			case opts.Test:
-				fmt.Fprintf(stdout, "  %-*s  OK  %s\n", 38, res.Name, res.Sum)
-			default:
-				fmt.Fprintf(stdout, "  extracting %s\n", filepath.Join(opts.Dir, filepath.FromSlash(res.Name)))
-			}
-		}
-		r.Close()
-		fmt.Fprintln(stdout)
 	}
 	if nfailed > 0 {
 		fmt.Fprintf(stdout, "All done, errors in processing %d file(s)\n", nfailed)
@@ -135,4 +134,31 @@ func cabWalk(stdout, stderr io.Writer, names []string, opts extract.Options) err
 	}
 	fmt.Fprintln(stdout, "All done, no errors.")
 	return nil
+}
+
+// printResults prints what became of the files of one cabinet, as
+// cabextract does, and returns how many failed.
+func printResults(stdout, stderr io.Writer, label string, results []extract.Result, opts extract.Options) int {
+	verb := "Extracting"
+	if opts.Test {
+		verb = "Testing"
+	}
+	fmt.Fprintf(stdout, "%s cabinet: %s\n", verb, label)
+	nfailed := 0
+	for _, res := range results {
+		switch {
+		case res.Err != nil:
+			nfailed++
+			fmt.Fprintf(stdout, "  %s  failed\n", res.Name)
+			fmt.Fprintf(stderr, "duws: error: %s: %s: %v\n", label, res.Name, res.Err)
+		case opts.Test:
+			fmt.Fprintf(stdout, "  %-*s  OK  %s\n", 38, res.Name, res.Sum)
+		case res.Note != "":
+			fmt.Fprintf(stdout, "  skipping %s: %s\n", filepath.Join(opts.Dir, filepath.FromSlash(res.Name)), res.Note)
+		default:
+			fmt.Fprintf(stdout, "  extracting %s\n", filepath.Join(opts.Dir, filepath.FromSlash(res.Name)))
+		}
+	}
+	fmt.Fprintln(stdout)
+	return nfailed
 }

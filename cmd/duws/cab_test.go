@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,6 +150,168 @@ func TestCabExitCodes(t *testing.T) {
 		code, out, errs := runCLI(t, tt.args...)
 		if code != tt.code || !strings.Contains(errs, tt.msg) {
 			t.Errorf("%v: exit %d, want %d with %q\n%s%s", tt.args, code, tt.code, tt.msg, out, errs)
+		}
+	}
+}
+
+// cabBytes is makeCab's cabinet as bytes.
+func cabBytes(t *testing.T, entries ...cabEntry) []byte {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "x.cab")
+	makeCab(t, p, entries...)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestCabSeveralCabinetsInOneFile concatenates cabinets, ours and gcab's,
+// with garbage and a cut-short header between them, as cat makes them:
+// every command handles every cabinet and says at which offset it is.
+func TestCabSeveralCabinetsInOneFile(t *testing.T) {
+	gcab := needCommand(t, "gcab")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.Mkdir(src, 0o755)
+	os.WriteFile(filepath.Join(src, "gcab.txt"), []byte("from gcab"), 0o644)
+	cmd := exec.Command(gcab, "-z", "-c", "g.cab", "gcab.txt")
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcab: %v\n%s", err, out)
+	}
+	g, _ := os.ReadFile(filepath.Join(src, "g.cab"))
+	first := cabBytes(t, cabEntry{"a.txt", "first"}, cabEntry{"same.txt", "same"})
+	var file []byte
+	var offs []int
+	for i, c := range [][]byte{first, g, cabBytes(t, cabEntry{"c/c.txt", "third"}, cabEntry{"same.txt", "same"})} {
+		switch i {
+		case 1:
+			file = append(file, "garbage MSCF\x00"...)
+		case 2:
+			file = append(file, first[:40]...) // a header cut short
+		}
+		offs = append(offs, len(file))
+		file = append(file, c...)
+	}
+	cat := filepath.Join(dir, "cat.cab")
+	os.WriteFile(cat, file, 0o644)
+
+	code, out, errs := runCLI(t, "cab", "list", cat)
+	for _, off := range offs {
+		if want := fmt.Sprintf("Viewing cabinet: %s (offset %d)\n", cat, off); !strings.Contains(out, want) {
+			t.Errorf("list lacks %q:\n%s", want, out)
+		}
+	}
+	if want := fmt.Sprintf("holds 3 cabinets, at offsets %d, %d, %d", offs[0], offs[1], offs[2]); code != 0 || !strings.Contains(errs, want) {
+		t.Errorf("list: exit %d, stderr lacks %q:\n%s", code, want, errs)
+	}
+	code, out, errs = runCLI(t, "cab", "test", cat)
+	if code != 0 || strings.Count(out, "  OK  ") != 5 || !strings.Contains(out, "gcab.txt") {
+		t.Errorf("test: exit %d\n%s%s", code, out, errs)
+	}
+	// The same files, in the same order, as cabextract's search tests.
+	ref, err := exec.Command(needCommand(t, "cabextract"), "-t", cat).CombinedOutput()
+	if err != nil {
+		t.Fatalf("cabextract -t: %v\n%s", err, ref)
+	}
+	if want, got := okSums(string(ref)), okSums(out); strings.Join(want, " ") != strings.Join(got, " ") {
+		t.Errorf("cabextract -t tested %v, duws %v", want, got)
+	}
+	outDir := filepath.Join(dir, "out")
+	code, out, errs = runCLI(t, "cab", "extract", "-d", outDir, cat)
+	if code != 0 || !strings.Contains(out, "skipping "+filepath.Join(outDir, "same.txt")+": identical to the file of the cabinet at offset 0") {
+		t.Errorf("extract: exit %d\n%s%s", code, out, errs)
+	}
+	for name, want := range map[string]string{"a.txt": "first", "gcab.txt": "from gcab", "c/c.txt": "third", "same.txt": "same"} {
+		if b, err := os.ReadFile(filepath.Join(outDir, name)); string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", name, b, err, want)
+		}
+	}
+
+	// A later cabinet's file of the same name but other bytes is not
+	// written over the first.
+	clash := filepath.Join(dir, "clash.cab")
+	os.WriteFile(clash, append(cabBytes(t, cabEntry{"x.txt", "one"}), cabBytes(t, cabEntry{"X.TXT", "two"})...), 0o644)
+	clashOut := filepath.Join(dir, "clash")
+	code, out, errs = runCLI(t, "cab", "extract", "-d", clashOut, clash)
+	if code != 1 || !strings.Contains(errs, "X.TXT: same name as a file of the cabinet at offset 0 with other contents, not overwritten") {
+		t.Errorf("clash: exit %d\n%s%s", code, out, errs)
+	}
+	if b, _ := os.ReadFile(filepath.Join(clashOut, "x.txt")); string(b) != "one" {
+		t.Errorf("x.txt = %q, want the first cabinet's", b)
+	}
+}
+
+// okSums returns the MD5s of the "OK" lines of a cabextract -t style
+// listing, in order.
+func okSums(out string) []string {
+	var sums []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "  OK  ") {
+			f := strings.Fields(line)
+			sums = append(sums, f[len(f)-1])
+		}
+	}
+	return sums
+}
+
+// TestCabExtract255ByteName extracts a file whose name is as long as a
+// file system allows, and one whose Latin-1 name of 255 bytes becomes 510
+// bytes of UTF-8: the second is reported on its own, the others extracted,
+// and no temporary file is left behind.
+func TestCabExtract255ByteName(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("n", 251) + ".txt"
+	latin := strings.Repeat("L", 251) + ".txt"
+	b := cabBytes(t, cabEntry{long, "long"}, cabEntry{latin, "latin"}, cabEntry{"sub/" + strings.Repeat("s", 251), "sub"}, cabEntry{"short.txt", "short"})
+	// Turn the second name into Latin-1 "é"s: the header is not checksummed.
+	i := bytes.Index(b, []byte(latin))
+	copy(b[i:], bytes.Repeat([]byte{0xE9}, 251))
+	p := filepath.Join(dir, "long.cab")
+	os.WriteFile(p, b, 0o644)
+	outDir := filepath.Join(dir, "out")
+	code, out, errs := runCLI(t, "cab", "extract", "-d", outDir, p)
+	if code != 1 || strings.Count(errs, "duws: error:") != 1 || !strings.Contains(errs, "name too long for the file system") {
+		t.Errorf("exit %d, want 1 with one error, the Latin-1 name's:\n%s%s", code, out, errs)
+	}
+	for name, want := range map[string]string{long: "long", "sub/" + strings.Repeat("s", 251): "sub", "short.txt": "short"} {
+		if got, err := os.ReadFile(filepath.Join(outDir, name)); string(got) != want {
+			t.Errorf("%.20s…: %q, %v", name, got, err)
+		}
+	}
+	filepath.WalkDir(outDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), ".duws-") {
+			t.Errorf("temporary file %s left behind", p)
+		}
+		return nil
+	})
+}
+
+// TestCabTruncatedReportsTheFileDecoded cuts a cabinet inside its second
+// file: that file's error says by how many bytes the cabinet is short, and
+// the file after it names it instead of failing as if on its own.
+func TestCabTruncatedReportsTheFileDecoded(t *testing.T) {
+	dir := t.TempDir()
+	noise := make([]byte, 200_000)
+	for i := range noise {
+		noise[i] = byte(i * 7919 >> 5)
+	}
+	b := cabBytes(t, cabEntry{"first.txt", "first"}, cabEntry{"CPE.nbt", string(noise)}, cabEntry{"CPE.cat", "catalog"})
+	cut := len(b) / 2
+	p := filepath.Join(dir, "cut.cab")
+	os.WriteFile(p, b[:cut], 0o644)
+	code, out, errs := runCLI(t, "cab", "test", p)
+	if code != 1 || !strings.Contains(out, "first.txt") || strings.Count(out, "  failed") != 2 {
+		t.Errorf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"cut.cab: CPE.nbt: cab: folder 0 block ",
+		fmt.Sprintf("possibly truncated by %d bytes", len(b)-cut),
+		`cut.cab: CPE.cat: cab: file "CPE.cat": decoding the data of "CPE.nbt" before it`,
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
 	}
 }

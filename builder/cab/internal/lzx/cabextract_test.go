@@ -8,16 +8,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/duws/duws/builder/cab/internal/cabtest"
 )
 
 // TestCabextract has cabextract (libmspack), where installed, decompress
 // cabinets made with Encode: a check of the encoder, and so of the
 // round-trip tests, against the reference decoder.
 func TestCabextract(t *testing.T) {
-	bin, err := exec.LookPath("cabextract")
-	if err != nil {
-		t.Skip("cabextract not installed")
-	}
+	bin := cabtest.NeedTool(t, "cabextract")
 	rng := rand.New(rand.NewPCG(7, 7))
 	inputs := map[string][]byte{
 		"mixed":  genMixed(rng, 1<<20+12345),

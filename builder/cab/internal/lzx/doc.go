@@ -47,8 +47,11 @@
 // the unused ones of an incomplete tree: both are accepted until such a
 // code turns up), matches that reach before the start of the folder's
 // output or beyond the window, and matches or uncompressed data that
-// cross the end of their LZX block or frame. After an error the decoder
-// refuses further frames until Reset.
+// cross the end of their LZX block or frame. That includes a folder's last
+// match running past the declared end of its last frame, which a Quantum
+// decoder accepts: libmspack's LZX decoder requires every frame to end
+// exactly at its size, and cabextract refuses such a cabinet too. After an
+// error the decoder refuses further frames until Reset.
 //
 // Encode is a simple compressor meant for tests and benchmarks only.
 package lzx

@@ -57,7 +57,7 @@ func addFolderSeed(f *testing.F, windowBits int, blocks [][]byte, sizes []int) b
 func FuzzDecodeFrame(f *testing.F) {
 	seeds := 0
 	for _, folder := range corpusFolders() {
-		if addFolderSeed(f, int(folder.typ>>8)&0x1f, folder.blocks, folder.sizes) {
+		if addFolderSeed(f, folder.WindowBits(), folder.Payloads(), folder.Sizes()) {
 			seeds++
 		}
 	}
@@ -152,8 +152,8 @@ func TestMutations(t *testing.T) {
 		folders = append(folders, folder{wb, blocks, sizes})
 	}
 	for _, f := range corpusFolders() {
-		if wb := int(f.typ>>8) & 0x1f; wb >= MinWindowBits && wb <= MaxWindowBits {
-			folders = append(folders, folder{wb, f.blocks, f.sizes})
+		if wb := f.WindowBits(); wb >= MinWindowBits && wb <= MaxWindowBits {
+			folders = append(folders, folder{wb, f.Payloads(), f.Sizes()})
 		}
 	}
 	iterations := 3000

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/duws/duws/builder/cab/internal/cabtest"
 )
 
 // threadCPU is the CPU time of the calling OS thread.
@@ -31,12 +33,19 @@ func TestSpeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cab, err := parseCab(data)
+	cab, err := cabtest.Parse(data)
+	if err == nil {
+		err = cab.Complete(err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := cab.folders[0]
-	d, err := NewDecoder(int(f.typ>>8) & 0x1f)
+	folder := cab.Folders[0]
+	f := struct {
+		blocks [][]byte
+		sizes  []int
+	}{folder.Payloads(), folder.Sizes()}
+	d, err := NewDecoder(folder.WindowBits())
 	if err != nil {
 		t.Fatal(err)
 	}

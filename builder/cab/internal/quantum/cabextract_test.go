@@ -2,56 +2,26 @@ package quantum
 
 import (
 	"bytes"
-	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/duws/duws/builder/cab/internal/cabtest"
 )
 
-// writeCab builds a one-folder, one-file cabinet from Quantum frames. Data
-// checksums are left zero, which means none.
+// writeCab builds a one-folder, one-file cabinet from Quantum frames, at
+// level 4 (of no concern to decoders).
 func writeCab(frames []encodedFrame, windowBits int, name string) []byte {
-	le := binary.LittleEndian
-	const headerSize, folderSize = 36, 8
-	fileSize := 16 + len(name) + 1
-	dataStart := headerSize + folderSize + fileSize
+	var blocks [][]byte
+	var sizes []int
 	total := 0
 	for _, f := range frames {
+		blocks = append(blocks, f.data)
+		sizes = append(sizes, f.size)
 		total += f.size
 	}
-	var b []byte
-	b = append(b, "MSCF"...)
-	b = le.AppendUint32(b, 0)
-	b = le.AppendUint32(b, 0) // cbCabinet, set below
-	b = le.AppendUint32(b, 0)
-	b = le.AppendUint32(b, headerSize+folderSize) // coffFiles
-	b = le.AppendUint32(b, 0)
-	b = append(b, 3, 1)            // version 1.3
-	b = le.AppendUint16(b, 1)      // folders
-	b = le.AppendUint16(b, 1)      // files
-	b = le.AppendUint16(b, 0)      // flags
-	b = le.AppendUint16(b, 0x1234) // set ID
-	b = le.AppendUint16(b, 0)      // cabinet index
-	b = le.AppendUint32(b, uint32(dataStart))
-	b = le.AppendUint16(b, uint16(len(frames)))
-	b = le.AppendUint16(b, uint16(compQuantum|windowBits<<8|4<<4))
-	b = le.AppendUint32(b, uint32(total))
-	b = le.AppendUint32(b, 0)      // offset in folder
-	b = le.AppendUint16(b, 0)      // folder
-	b = le.AppendUint16(b, 0x5A21) // date
-	b = le.AppendUint16(b, 0x6000) // time
-	b = le.AppendUint16(b, 0x20)   // attributes
-	b = append(b, name...)
-	b = append(b, 0)
-	for _, f := range frames {
-		b = le.AppendUint32(b, 0)
-		b = le.AppendUint16(b, uint16(len(f.data)))
-		b = le.AppendUint16(b, uint16(f.size))
-		b = append(b, f.data...)
-	}
-	le.PutUint32(b[8:], uint32(len(b)))
-	return b
+	return cabtest.OneFolder(name, uint16(cabtest.Quantum|windowBits<<8|4<<4), 0x1234, total, blocks, sizes)
 }
 
 // TestCabextract checks the test encoder's streams against an independent
@@ -59,13 +29,7 @@ func writeCab(frames []encodedFrame, windowBits int, name string) []byte {
 // round-trip tests share the model code between encoder and decoder; this
 // shows the shared code is the format's.
 func TestCabextract(t *testing.T) {
-	tool, err := exec.LookPath("cabextract")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("cabextract is needed in CI (.ci/run installs it)")
-		}
-		t.Skip("cabextract not installed")
-	}
+	tool := cabtest.NeedTool(t, "cabextract")
 	cases := []struct {
 		name string
 		bits int

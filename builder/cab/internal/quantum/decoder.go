@@ -30,6 +30,11 @@ type Decoder struct {
 
 	err error // sticky: a failed frame leaves the state unusable until Reset
 
+	// overshot is set by a frame whose last match ran past its declared
+	// end: the window then lacks the bytes the encoder meant to follow,
+	// so such a frame can only be the folder's last.
+	overshot bool
+
 	selector model
 	literal  [4]model
 	pos3     model // distances of 3-byte matches (selector 4)
@@ -66,6 +71,7 @@ func (d *Decoder) Reset() {
 	d.pos = 0
 	d.total = 0
 	d.err = nil
+	d.overshot = false
 	d.selector.init(numSelectors)
 	for i := range d.literal {
 		d.literal[i].init(numLiteralSyms)
@@ -97,6 +103,10 @@ func (d *Decoder) DecodeFrame(dst, src []byte) error {
 	}
 	if len(dst) == 0 {
 		return nil
+	}
+	if d.overshot {
+		d.err = fmt.Errorf("%w: frame follows one whose last match ran past its declared end", ErrCorrupt)
+		return d.err
 	}
 	if err := d.decode(dst, src); err != nil {
 		d.err = err
@@ -142,7 +152,7 @@ func (d *Decoder) decode(dst, src []byte) error {
 		if err := d.copyMatch(dst, n, dist, length); err != nil {
 			return err
 		}
-		n += length
+		n += length // past len(dst) only after the frame's last match
 	}
 	if ac.bad {
 		return fmt.Errorf("%w: arithmetic code out of range at frame end", ErrCorrupt)
@@ -155,10 +165,25 @@ func (d *Decoder) decode(dst, src []byte) error {
 
 // copyMatch writes the length bytes found dist bytes back to dst[n:], from
 // dst itself or, for the part before the frame, from the window.
+//
+// A match may run past the frame's declared end, as the encoder's last
+// match of a folder does when the last block declares fewer bytes than
+// the encoder parsed: libmspack decodes it and keeps the declared bytes,
+// and so does this, as long as the match stays inside the 32 KiB frame
+// and does not run over the end of the window, both of which libmspack
+// refuses. Only the declared bytes are written.
 func (d *Decoder) copyMatch(dst []byte, n, dist, length int) error {
 	if length > len(dst)-n {
-		return fmt.Errorf("%w: match of %d bytes at frame offset %d runs past the frame end (%d)",
-			ErrCorrupt, length, n, len(dst))
+		if n+length > MaxFrameSize {
+			return fmt.Errorf("%w: match of %d bytes at frame offset %d runs past the %d-byte frame",
+				ErrCorrupt, length, n, MaxFrameSize)
+		}
+		if at := int((d.total + int64(n)) & int64(len(d.window)-1)); at+length > len(d.window) {
+			return fmt.Errorf("%w: match of %d bytes at frame offset %d runs past its declared end (%d) and over the end of the %d-byte window",
+				ErrCorrupt, length, n, len(dst), len(d.window))
+		}
+		length = len(dst) - n
+		d.overshot = true
 	}
 	if int64(dist) > d.total+int64(n) {
 		return fmt.Errorf("%w: match distance %d reaches before the start of the folder",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -222,8 +223,10 @@ func TestCorruptMatches(t *testing.T) {
 		{"match at start", 3, []token{{dist: 1, length: 3}}},
 		{"match before start", 10, append(lits("abc"), token{dist: 4, length: 4})},
 		{"far match before start", 100, append(lits("abc"), token{dist: 1000, length: 20})},
-		{"match past frame end", 10, append(lits("abcdefgh"), token{dist: 3, length: 3})},
-		{"long match past frame end", 100, append(lits("abcdefgh"), token{dist: 3, length: 259})},
+		// Past the declared end is fine (TestLastMatchOvershootsDeclaredEnd),
+		// past the 32 KiB frame is not.
+		{"match past frame end", MaxFrameSize, append(lits(strings.Repeat("abcdefgh", MaxFrameSize/8-1)+"abcdef"), token{dist: 3, length: 3})},
+		{"long match past frame end", MaxFrameSize, append(lits(strings.Repeat("abcdefgh", MaxFrameSize/8-1)), token{dist: 3, length: 259})},
 	}
 	for _, c := range cases {
 		err := corruptFrame(t, 12, c.size, c.tokens)

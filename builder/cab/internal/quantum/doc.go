@@ -44,6 +44,12 @@
 // or runs past the end of the frame, when the arithmetic code leaves its
 // interval, or when a frame needs more input than it has.
 //
+// A match that runs past the declared end of a frame but stays inside the
+// 32 KiB frame and the window is decoded, and only the declared bytes are
+// written, as libmspack does: encoders end a folder that way when its last
+// block declares fewer bytes than they parsed. Such a frame must be the
+// folder's last; a frame after it is refused.
+//
 // The decoder does not check the bytes left over after a frame's last symbol
 // (encoders may pad), and it reads up to 16 missing bits past the end of a
 // block's data as zeros, which is what an encoder ending its code with the
