@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,45 +31,41 @@ type Stored struct {
 	Updates int    // updates in the package
 }
 
-// pendingImport is a checked package waiting to be stored.
+// pendingImport is a checked package waiting to be stored: one cabinet of
+// a file named to Import.
 type pendingImport struct {
 	file string
-	r    *cab.ReadCloser
+	r    *cab.Reader
 	pkg  *update.Package
 }
 
 // Import imports update packages (UCUpdates.cab, or UCUpdates.exe holding
-// one): new versions become pending. Every package is checked in full and
-// every policy edit tried before anything is written; then the packages
-// are stored, then the policy is saved (only when it changed).
+// one): new versions become pending. A file holding several cabinets one
+// after another gives one package per cabinet. Every package is checked
+// in full and every policy edit tried before anything is written; then
+// the packages are stored, then the policy is saved (only when it
+// changed).
 func (w *Workspace) Import(files []string) (Report, error) {
 	var rep Report
 	// Check every package in full before storing anything.
 	var todo []pendingImport
+	var open []io.Closer
 	defer func() {
-		for _, p := range todo {
-			p.r.Close()
+		for _, c := range open {
+			c.Close()
 		}
 	}()
 	var problems []string
 	for _, file := range files {
-		r, err := cab.OpenReader(file)
+		got, closer, err := readPackages(file)
+		if closer != nil {
+			open = append(open, closer)
+		}
 		if err != nil {
 			problems = append(problems, err.Error())
 			continue
 		}
-		if len(r.Cabinets) > 1 || r.Cabinets[0].Next != "" || r.Cabinets[0].Prev != "" {
-			r.Close()
-			problems = append(problems, fmt.Sprintf("%s: a multi-cabinet set; import takes a single cabinet", file))
-			continue
-		}
-		pkg, err := update.ReadCabinet(&r.Reader, file)
-		if err != nil {
-			r.Close()
-			problems = append(problems, err.Error())
-			continue
-		}
-		todo = append(todo, pendingImport{file: file, r: r, pkg: pkg})
+		todo = append(todo, got...)
 	}
 	if len(problems) > 0 {
 		return rep, fmt.Errorf("nothing imported:\n%s", strings.Join(problems, "\n"))
@@ -128,37 +125,69 @@ func (w *Workspace) importEdits(todo []pendingImport) (edits []string, changed b
 	return edits, changed, nil
 }
 
-// store puts a checked package's cabinet into the store.
+// readPackages reads the packages of one file: its cabinet, or each of
+// the cabinets of a file holding several. The closer, when not nil, must
+// be closed once the packages are stored.
+func readPackages(file string) ([]pendingImport, io.Closer, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if offs, err := cab.Search(f, fi.Size(), 2); err == nil && len(offs) >= 2 {
+		rs, err := cab.NewReaders(f, fi.Size())
+		if err != nil {
+			return nil, f, fmt.Errorf("%s: %w", file, err)
+		}
+		var out []pendingImport
+		var problems []string
+		for _, r := range rs {
+			name := fmt.Sprintf("%s (the cabinet at offset %d)", file, r.Cabinets[0].Offset)
+			if p, err := readPackage(r, name); err != nil {
+				problems = append(problems, err.Error())
+			} else {
+				out = append(out, pendingImport{file: file, r: r, pkg: p})
+			}
+		}
+		if len(problems) > 0 {
+			return nil, f, errors.New(strings.Join(problems, "\n"))
+		}
+		return out, f, nil
+	}
+	f.Close()
+	rc, err := cab.OpenReader(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := readPackage(&rc.Reader, file)
+	if err != nil {
+		return nil, rc, err
+	}
+	return []pendingImport{{file: file, r: &rc.Reader, pkg: p}}, rc, nil
+}
+
+// readPackage checks one cabinet as a package: a cabinet set is refused,
+// an update package being one cabinet.
+func readPackage(r *cab.Reader, name string) (*update.Package, error) {
+	if len(r.Cabinets) > 1 || r.Cabinets[0].Next != "" || r.Cabinets[0].Prev != "" {
+		return nil, fmt.Errorf("%s: a multi-cabinet set; import takes a single cabinet", name)
+	}
+	return update.ReadCabinet(r, name)
+}
+
+// store puts a checked package's cabinet into the store: exactly the
+// cabinet's bytes, also when a larger file (a self-extracting program, a
+// file holding several cabinets) carries it.
 func (w *Workspace) store(p pendingImport) (Stored, error) {
-	c := p.r.Cabinets[0]
-	f, err := os.Open(p.file)
-	if err != nil {
-		return Stored{}, err
-	}
-	defer f.Close()
-	raw, err := cabinetBytes(f, c.Offset, c.Size)
-	if err != nil {
-		return Stored{}, err
-	}
 	// The hashes of every file, learnt checking the package, are kept
 	// beside it: a build need not decompress the files again.
-	name, created, err := w.Store.PutWith(raw, p.pkg.Hashes().Encode())
+	name, created, err := w.Store.PutWith(p.r.OpenRaw(), p.pkg.Hashes().Encode())
 	if err != nil {
 		return Stored{}, fmt.Errorf("storing %s: %w", p.file, err)
 	}
-	return Stored{File: p.file, Path: w.Store.Path(name), Created: created, Offset: c.Offset, Updates: len(p.pkg.Updates)}, nil
-}
-
-// cabinetBytes returns the bytes of the cabinet at offset in f, size
-// bytes long as its header says, or up to the end of f.
-//
-// TODO: use (*cab.Reader).OpenRaw, which gives the cabinet's bytes within
-// the larger file, once builder/cab has it; then the store reads the open
-// reader and import stops re-opening the file.
-func cabinetBytes(f *os.File, offset, size int64) (io.Reader, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return io.NewSectionReader(f, offset, min(size, fi.Size()-offset)), nil
+	return Stored{File: p.file, Path: w.Store.Path(name), Created: created, Offset: p.r.Cabinets[0].Offset, Updates: len(p.pkg.Updates)}, nil
 }

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,4 +181,35 @@ func TestImportRuleIDConflict(t *testing.T) {
 			t.Errorf("both flags: exit %d, want 2", code)
 		}
 	})
+}
+
+// TestImportSeveralCabinetsInOneFile: a file made by concatenating two
+// vendor packages, with garbage between them, imports as the two
+// packages, each stored as exactly its own cabinet.
+func TestImportSeveralCabinetsInOneFile(t *testing.T) {
+	dir, pol := fleet(t)
+	a, _ := os.ReadFile(filepath.Join(dir, "vendor", "polycom-4.0.7577.4100.cab"))
+	b, _ := os.ReadFile(filepath.Join(dir, "vendor", "hp-4.0.7577.4366.cab"))
+	both := filepath.Join(dir, "both.bin")
+	data := append(append(append([]byte{}, a...), []byte("MSCF\x00\x00\x00\x00garbage between the cabinets")...), b...)
+	os.WriteFile(both, data, 0o644)
+	code, out, errs := runCLI(t, "import", "--policy", pol, both)
+	if code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"added UCPhone/Polycom/CX600/A/ENU CPE", "added UCPhone/HP/4120/A/ENU CPE", fmt.Sprintf("(the cabinet found at offset %d)", len(a)+36)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import output lacks %q:\n%s", want, out)
+		}
+	}
+	// Each package is stored as the vendor's cabinet, byte for byte.
+	for _, want := range [][]byte{a, b} {
+		sum := sha256.Sum256(want)
+		if got, err := os.ReadFile(filepath.Join(dir, "packages", hex.EncodeToString(sum[:])+".cab")); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("stored package %x: %v", sum[:6], err)
+		}
+	}
+	if code, out, errs := runCLI(t, "validate", "--policy", pol); code != 0 {
+		t.Errorf("validate: exit %d\n%s%s", code, out, errs)
+	}
 }
