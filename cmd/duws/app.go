@@ -38,7 +38,10 @@ var errFailed = &exitError{code: exitFailed, err: errors.New("")}
 // so tests can call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	args, err := normalizeArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -57,6 +60,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:      "duws",
 		Usage:     "device update web service for Lync Phone Edition phones",
+		Version:   versionString(),
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// The library must never exit the process itself: run decides.

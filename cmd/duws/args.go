@@ -1,0 +1,232 @@
+package main
+
+import (
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// The command line as git and kubectl users type it. urfave/cli stops
+// reading flags at the first argument, so `duws approve 51b7 --dry-run`
+// would take --dry-run as a selector; normalizeArgs moves every flag in
+// front of the arguments first, using the command's own flag definitions
+// to know which flags take a value. It also turns `duws help CMD` into
+// `duws CMD --help`, names an unknown command with the closest known one,
+// and reports a missing required flag as a usage error before the command
+// runs.
+
+// normalizeArgs returns args (the program name first) with the flags of
+// the command they select before its arguments, or a usage error.
+func normalizeArgs(app *cli.App, args []string) ([]string, error) {
+	if len(args) == 0 {
+		return args, nil
+	}
+	rest := args[1:]
+	if len(rest) == 0 {
+		return nil, usageErrorf("no command given; run duws --help to see them")
+	}
+	if rest[0] == "help" {
+		// duws help [CMD [SUB]]: the same as duws [CMD [SUB]] --help.
+		rest = append(slices.Clone(rest[1:]), "--help")
+		if len(rest) == 1 {
+			return []string{args[0], "--help"}, nil
+		}
+	}
+	if strings.HasPrefix(rest[0], "-") {
+		return append([]string{args[0]}, rest...), nil // the app's own flags: --help, --version
+	}
+	out := []string{args[0]}
+	cmds := app.Commands
+	var cmd *cli.Command
+	where := "duws"
+	for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		c := findCommand(cmds, rest[0])
+		if c == nil {
+			if cmd != nil && len(cmd.Subcommands) == 0 {
+				break // an argument of cmd
+			}
+			return nil, unknownCommand(where, rest[0], cmds)
+		}
+		cmd = c
+		where += " " + c.Name
+		out = append(out, rest[0])
+		rest = rest[1:]
+		cmds = c.Subcommands
+		if len(cmds) == 0 {
+			break
+		}
+	}
+	if cmd == nil {
+		return append(out, rest...), nil
+	}
+	flags, positional := splitFlags(cmd, rest)
+	if len(cmd.Subcommands) > 0 && cmd.Action == nil && len(positional) == 0 && !hasHelp(flags) {
+		return nil, usageErrorf("%s: give a subcommand: %s", where, strings.Join(commandNames(cmd.Subcommands), ", "))
+	}
+	if !hasHelp(flags) {
+		if err := checkRequired(where, cmd, flags); err != nil {
+			return nil, err
+		}
+	}
+	out = append(out, flags...)
+	if len(positional) > 0 {
+		// "--" keeps an argument that starts with "-" an argument.
+		out = append(out, "--")
+		out = append(out, positional...)
+	}
+	return out, nil
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+func commandNames(cmds []*cli.Command) []string {
+	var names []string
+	for _, c := range cmds {
+		if !c.Hidden {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// splitFlags separates the flags (with their values) from the arguments.
+// A flag the command does not define is kept as a flag, for the parser to
+// report; "--" ends the flags.
+func splitFlags(cmd *cli.Command, args []string) (flags, positional []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return flags, append(positional, args[i+1:]...)
+		}
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if takesValue(cmd, name) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	return flags, positional
+}
+
+// takesValue says whether the command's flag called name reads the next
+// argument as its value.
+func takesValue(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		if d, ok := f.(cli.DocGenerationFlag); ok {
+			return d.TakesValue()
+		}
+		return true
+	}
+	return false // unknown, or --help: the parser reports the former
+}
+
+func hasHelp(flags []string) bool {
+	for _, f := range flags {
+		if f == "-h" || f == "--help" || f == "-help" {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRequired reports the first required flag not given, as a usage
+// error (the parser would report it as a plain failure).
+func checkRequired(where string, cmd *cli.Command, flags []string) error {
+	given := map[string]bool{}
+	for _, f := range flags {
+		if !strings.HasPrefix(f, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		given[name] = true
+	}
+	for _, f := range cmd.Flags {
+		r, ok := f.(cli.RequiredFlag)
+		if !ok || !r.IsRequired() {
+			continue
+		}
+		found := false
+		for _, n := range f.Names() {
+			found = found || given[n]
+		}
+		if d, ok := f.(cli.DocGenerationFlag); ok {
+			for _, env := range d.GetEnvVars() {
+				found = found || os.Getenv(env) != ""
+			}
+		}
+		if !found {
+			return usageErrorf("%s--%s is required; see %s --help", prefix(where), f.Names()[0], where)
+		}
+	}
+	return nil
+}
+
+// unknownCommand names the command not found and the closest one.
+func unknownCommand(where, name string, cmds []*cli.Command) error {
+	best, bestD := "", 0
+	for _, c := range cmds {
+		if c.Hidden {
+			continue
+		}
+		for _, n := range c.Names() {
+			d := editDistance(strings.ToLower(name), n)
+			if best == "" || d < bestD {
+				best, bestD = c.Name, d
+			}
+		}
+	}
+	// A suggestion farther than a third of the word is a guess, not a typo.
+	if best != "" && (bestD <= max(2, len(name)/3) || strings.HasPrefix(best, strings.ToLower(name))) {
+		return usageErrorf("%sunknown command %q; did you mean %s?", prefix(where), name, best)
+	}
+	return usageErrorf("%sunknown command %q; run %s --help to see the commands", prefix(where), name, where)
+}
+
+// prefix is the "op: " of an error about the command line of where
+// ("duws cab" gives "cab: ", "duws" nothing).
+func prefix(where string) string {
+	if w, ok := strings.CutPrefix(where, "duws "); ok {
+		return w + ": "
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
