@@ -171,3 +171,13 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// ExplainMissing returns err, an error about versions found in no stored
+// package, with the store's directory named first when it does not exist:
+// then the versions are not missing, the directory is.
+func (s *Store) ExplainMissing(err error) error {
+	if _, serr := os.Stat(s.Dir); errors.Is(serr, fs.ErrNotExist) {
+		return fmt.Errorf("the packages directory %s does not exist (check packages: in the policy):\n%w", s.Dir, err)
+	}
+	return err
+}

@@ -69,7 +69,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return usageErrorf("%v", err)
 		},
 		HideHelpCommand: true,
-		Commands:        append(append(policyCommands(), buildCommands()...), serveCommand(), deviceCheckCommand(), usersCommand(), inventoryCommand(), cabCommand()),
+		Commands:        append(append(append([]*cli.Command{initCommand()}, policyCommands()...), buildCommands()...), serveCommand(), deviceCheckCommand(), usersCommand(), inventoryCommand(), cabCommand()),
 	}
 	// Every command reports a usage error with exit code 2.
 	var setUsage func([]*cli.Command)

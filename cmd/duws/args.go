@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -67,6 +70,9 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 	}
 	if !hasHelp(flags) {
 		if err := checkRequired(where, cmd, flags); err != nil {
+			return nil, err
+		}
+		if err := needPolicy(where, cmd, flags); err != nil {
 			return nil, err
 		}
 	}
@@ -229,4 +235,43 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// needPolicy fails, saying to run duws init, when cmd reads a policy that
+// is not there. inventory compares with a policy only when it finds one,
+// and serve --site needs none.
+func needPolicy(where string, cmd *cli.Command, flags []string) error {
+	var pf *cli.StringFlag
+	for _, f := range cmd.Flags {
+		if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "policy" {
+			pf = sf
+		}
+	}
+	if pf == nil || cmd.Name == "inventory" || cmd.Name == "init" {
+		return nil
+	}
+	path := pf.Value
+	for _, env := range pf.EnvVars {
+		if v := os.Getenv(env); v != "" {
+			path = v
+		}
+	}
+	for i, f := range flags {
+		name, v, hasV := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		if !strings.HasPrefix(f, "-") {
+			continue
+		}
+		switch {
+		case name == "site" && cmd.Name == "serve":
+			return nil
+		case name == "policy" && hasV:
+			path = v
+		case name == "policy" && i+1 < len(flags):
+			path = flags[i+1]
+		}
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s%s not found; run duws init to start a policy here, or give --policy FILE", prefix(where), path)}
+	}
+	return nil
 }

@@ -46,7 +46,7 @@ func (w *workspace) check() (*update.Catalog, error) {
 		return nil, err
 	}
 	if err := w.doc.Policy().CheckVersions(cat.Versions); err != nil {
-		return nil, err
+		return nil, w.store.ExplainMissing(err)
 	}
 	return cat, nil
 }
@@ -110,8 +110,7 @@ func policyCommands() []*cli.Command {
 				if _, err := w.check(); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "%s: ok\n", w.path)
-				return nil
+				return reportValidate(c.App.Writer, c.App.ErrWriter, w.path, w.doc.Policy())
 			},
 		},
 	}
@@ -358,7 +357,7 @@ func runLifecycle(stdout io.Writer, policyPath, op string, selectors []string, d
 	}
 	if dryRun {
 		for _, d := range descs {
-			fmt.Fprintf(stdout, "would have %s\n", d)
+			fmt.Fprintln(stdout, wouldDo(d))
 		}
 		fmt.Fprintf(stdout, "dry run: %s not written\n", w.path)
 		return nil
