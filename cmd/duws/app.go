@@ -38,9 +38,12 @@ var errFailed = &exitError{code: exitFailed, err: errors.New("")}
 // so tests can call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	args, err := normalizeArgs(app, args)
+	cl, err := parseCommandLine(app, args)
 	if err == nil {
-		err = app.RunContext(ctx, args)
+		err = cl.preflight()
+	}
+	if err == nil {
+		err = app.RunContext(ctx, cl.args)
 	}
 	if err == nil {
 		return exitOK

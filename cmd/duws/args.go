@@ -23,8 +23,34 @@ import (
 // normalizeArgs returns args (the program name first) with the flags of
 // the command they select before its arguments, or a usage error.
 func normalizeArgs(app *cli.App, args []string) ([]string, error) {
+	cl, err := parseCommandLine(app, args)
+	if err != nil {
+		return nil, err
+	}
+	return cl.args, nil
+}
+
+// commandLine is a command line read with the commands' definitions.
+type commandLine struct {
+	args  []string     // normalized: flags before arguments
+	cmd   *cli.Command // the command selected; nil for the app itself
+	where string       // "duws cab extract"
+	flags []string     // the flags given to cmd, with their values
+	known bool         // every flag is one cmd defines
+}
+
+// preflight checks, before a command runs, what the parser cannot: that
+// the policy it reads exists.
+func (cl *commandLine) preflight() error {
+	if cl.cmd == nil || !cl.known || hasHelp(cl.flags) {
+		return nil
+	}
+	return needPolicy(cl.where, cl.cmd, cl.flags)
+}
+
+func parseCommandLine(app *cli.App, args []string) (*commandLine, error) {
 	if len(args) == 0 {
-		return args, nil
+		return &commandLine{args: args}, nil
 	}
 	rest := args[1:]
 	if len(rest) == 0 {
@@ -34,11 +60,11 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 		// duws help [CMD [SUB]]: the same as duws [CMD [SUB]] --help.
 		rest = append(slices.Clone(rest[1:]), "--help")
 		if len(rest) == 1 {
-			return []string{args[0], "--help"}, nil
+			return &commandLine{args: []string{args[0], "--help"}}, nil
 		}
 	}
 	if strings.HasPrefix(rest[0], "-") {
-		return append([]string{args[0]}, rest...), nil // the app's own flags: --help, --version
+		return &commandLine{args: append([]string{args[0]}, rest...)}, nil // the app's own flags: --help, --version
 	}
 	out := []string{args[0]}
 	cmds := app.Commands
@@ -62,19 +88,22 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 		}
 	}
 	if cmd == nil {
-		return append(out, rest...), nil
+		return &commandLine{args: append(out, rest...)}, nil
 	}
-	flags, positional := splitFlags(cmd, rest)
+	flags, positional, known := splitFlags(cmd, rest)
 	if len(cmd.Subcommands) > 0 && cmd.Action == nil && len(positional) == 0 && !hasHelp(flags) {
-		return nil, usageErrorf("%s: give a subcommand: %s", where, strings.Join(commandNames(cmd.Subcommands), ", "))
+		return nil, usageErrorf("%sgive a subcommand: %s", prefix(where), strings.Join(commandNames(cmd.Subcommands), ", "))
 	}
 	if !hasHelp(flags) {
 		if err := checkRequired(where, cmd, flags); err != nil {
 			return nil, err
 		}
-		if err := needPolicy(where, cmd, flags); err != nil {
-			return nil, err
-		}
+	}
+	if hasHelp(flags) {
+		// Help only: the library takes arguments after --help as help
+		// topics, and nothing else may run (cab extract FILE --help
+		// extracts nothing).
+		return &commandLine{args: append(out, "--help"), cmd: cmd, where: where, flags: []string{"--help"}, known: true}, nil
 	}
 	out = append(out, flags...)
 	if len(positional) > 0 {
@@ -82,7 +111,7 @@ func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 		out = append(out, "--")
 		out = append(out, positional...)
 	}
-	return out, nil
+	return &commandLine{args: out, cmd: cmd, where: where, flags: flags, known: known}, nil
 }
 
 func findCommand(cmds []*cli.Command, name string) *cli.Command {
@@ -107,19 +136,21 @@ func commandNames(cmds []*cli.Command) []string {
 // splitFlags separates the flags (with their values) from the arguments.
 // A flag the command does not define is kept as a flag, for the parser to
 // report; "--" ends the flags.
-func splitFlags(cmd *cli.Command, args []string) (flags, positional []string) {
+func splitFlags(cmd *cli.Command, args []string) (flags, positional []string, known bool) {
+	known = true
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
-			return flags, append(positional, args[i+1:]...)
+			return flags, append(positional, args[i+1:]...), known
 		}
 		if a == "-" || !strings.HasPrefix(a, "-") {
 			positional = append(positional, a)
 			continue
 		}
 		flags = append(flags, a)
-		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		known = known && (definesFlag(cmd, name) || hasHelp([]string{a}))
+		if hasValue {
 			continue
 		}
 		if takesValue(cmd, name) && i+1 < len(args) {
@@ -127,7 +158,16 @@ func splitFlags(cmd *cli.Command, args []string) (flags, positional []string) {
 			flags = append(flags, args[i])
 		}
 	}
-	return flags, positional
+	return flags, positional, known
+}
+
+func definesFlag(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // takesValue says whether the command's flag called name reads the next
