@@ -300,9 +300,9 @@ func TestKeygenKeepsPrivateKeyOutOfRepository(t *testing.T) {
 func TestWouldDo(t *testing.T) {
 	for in, want := range map[string]string{
 		"approved X CPE: 1.2.3.4 (was 1.2.3.3, kept as restore)": "would approve X CPE: 1.2.3.4 (was 1.2.3.3, kept as restore)",
-		"reset X CPE: dropped pending 1.2.3.4":                    "would reset X CPE: dropped pending 1.2.3.4",
-		"restored X CPE: 1.2.3.3 (was 1.2.3.4)":                   "would restore X CPE: 1.2.3.3 (was 1.2.3.4)",
-		"removed X CPE (id 1234)":                                 "would remove X CPE (id 1234)",
+		"reset X CPE: dropped pending 1.2.3.4":                   "would reset X CPE: dropped pending 1.2.3.4",
+		"restored X CPE: 1.2.3.3 (was 1.2.3.4)":                  "would restore X CPE: 1.2.3.3 (was 1.2.3.4)",
+		"removed X CPE (id 1234)":                                "would remove X CPE (id 1234)",
 	} {
 		if got := wouldDo(in); got != want {
 			t.Errorf("wouldDo(%q) = %q, want %q", in, got, want)
