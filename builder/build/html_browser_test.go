@@ -61,7 +61,8 @@ const measureScript = `<script>
 // wider than the window (no horizontal scrolling), nothing may stick out
 // of the page's box, no table may need to scroll inside its box (cut
 // columns), and every section must be there. Screenshots are
-// kept in the test log's directory (DUWS_SCREENSHOTS, or a temp dir).
+// kept for the test log in DUWS_SCREENSHOTS, or else in
+// $TMPDIR/duws-dashboard-screenshots, one per width, replaced each run.
 func TestIndexFitsWidths(t *testing.T) {
 	browser := chromium(t)
 	p := mustPlan(t, bigInput(t))
@@ -74,9 +75,13 @@ func TestIndexFitsWidths(t *testing.T) {
 	plain := filepath.Join(dir, "index.html")
 	os.WriteFile(plain, []byte(page), 0o644)
 	os.WriteFile(measured, []byte(strings.Replace(page, "</body>", measureScript+"</body>", 1)), 0o644)
+	// Kept after the test, for a person to look at: the log names them.
 	shots := os.Getenv("DUWS_SCREENSHOTS")
 	if shots == "" {
-		shots = t.TempDir()
+		shots = filepath.Join(os.TempDir(), "duws-dashboard-screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	re := regexp.MustCompile(`id="measure">scroll=(\d+) client=(\d+) out=(\d+)<`)
 	for _, width := range []int{400, 800, 1400, 1920} {
