@@ -61,9 +61,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
-		Name:      "duws",
-		Usage:     "device update web service for Lync Phone Edition phones",
-		Version:   versionString(),
+		Name:    "duws",
+		Usage:   "device update web service for Lync Phone Edition phones",
+		Version: versionString(),
+		Description: "Exit codes: 0 success (including nothing to change, said in words), 1 failure, 2 usage error, 3 duws plan found changes.\n" +
+			"Flags may come before or after arguments; -- ends them. duws help CMD describes a command.",
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// The library must never exit the process itself: run decides.

@@ -123,6 +123,9 @@ func TestInit(t *testing.T) {
 	if fi, err := os.Stat("fleet/packages"); err != nil || !fi.IsDir() {
 		t.Errorf("no packages directory: %v", err)
 	}
+	if ig, err := os.ReadFile("fleet/.gitignore"); err != nil || !strings.Contains(string(ig), "site/\naudit/\n*.key\n") {
+		t.Errorf(".gitignore: %v\n%s", err, ig)
+	}
 	before, _ := os.ReadFile("fleet/policy.yaml")
 	if code, _, errs := runCLI(t, "init", "fleet", "--domain", "contoso.com"); code != exitFailed || !strings.Contains(errs, "init: fleet/policy.yaml exists; not overwriting it") {
 		t.Errorf("second init: exit %d: %s", code, errs)
@@ -153,6 +156,9 @@ func TestInit(t *testing.T) {
 		}
 	}
 	os.Remove("packages")
+	if code, _, errs := runCLI(t, "validate"); code != exitOK || !strings.Contains(errs, "duws: warning: policy.yaml: the packages directory packages does not exist (duws import creates it; or correct packages:)") {
+		t.Errorf("validate without a packages directory: exit %d: %s", code, errs)
+	}
 	if code, _, errs := runCLI(t, "build", "--allow-relative-urls"); code != exitFailed || !strings.Contains(errs, "build: the packages directory packages does not exist: the tree would tell every phone downloads=0") {
 		t.Errorf("build without a packages directory: exit %d: %s", code, errs)
 	}

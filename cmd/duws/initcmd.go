@@ -131,6 +131,16 @@ func runInit(stdout io.Writer, dir, domain, internalURL, externalURL string) err
 		return fmt.Errorf("init: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s and made %s%c\n", path, pkgs, filepath.Separator)
+	// What duws writes beside the policy is built, not reviewed; and a
+	// signing key must never be committed.
+	ignore := filepath.Join(dir, ".gitignore")
+	if f, err := os.OpenFile(ignore, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err == nil {
+		_, werr := f.WriteString("# Written by duws init: built trees, audit logs and private keys stay out of git.\nsite/\naudit/\n*.key\n")
+		if cerr := f.Close(); werr != nil || cerr != nil {
+			return fmt.Errorf("init: %s: %w", ignore, errors.Join(werr, cerr))
+		}
+		fmt.Fprintf(stdout, "wrote %s (site/, audit/ and *.key stay out of git)\n", ignore)
+	}
 	fmt.Fprintln(stdout, "next:")
 	if dir != "." {
 		fmt.Fprintf(stdout, "  cd %s\n", dir)

@@ -110,7 +110,7 @@ func policyCommands() []*cli.Command {
 				if _, err := w.check(); err != nil {
 					return err
 				}
-				return reportValidate(c.App.Writer, c.App.ErrWriter, w.path, w.doc.Policy())
+				return reportValidate(c.App.Writer, c.App.ErrWriter, w.path, w.doc.Policy(), w.store.Dir)
 			},
 		},
 	}

@@ -50,10 +50,14 @@ func buildPreflight(path string, pol *policy.Policy, packagesDir string, o build
 
 // reportValidate ends duws validate of a policy with no errors: its
 // warnings, then ok.
-func reportValidate(stdout, stderr io.Writer, path string, pol *policy.Policy) error {
+func reportValidate(stdout, stderr io.Writer, path string, pol *policy.Policy, packagesDir string) error {
 	warnings := serviceProblems(path, pol)
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "duws: warning: %s; duws build refuses until it is set\n", w)
+	}
+	if _, err := os.Stat(packagesDir); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(stderr, "duws: warning: %s: the packages directory %s does not exist (duws import creates it; or correct packages:)\n", path, packagesDir)
+		warnings = append(warnings, "")
 	}
 	if len(pol.Rules) == 0 {
 		fmt.Fprintf(stderr, "duws: warning: %s: no rules yet: a build would tell every phone downloads=0 (duws import adds rules)\n", path)
