@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"path"
 	"slices"
 	"strings"
@@ -21,6 +22,10 @@ type View struct {
 	// ("other older" and "other newer" for versions no package has) to
 	// what the device is told.
 	Told map[string]map[site.Audience]map[string]string
+	// Settings maps the service and network settings every answer or
+	// decision depends on ("service.internal_url", "network.inside", …)
+	// to their values in words.
+	Settings map[string]string
 }
 
 const (
@@ -28,7 +33,53 @@ const (
 	otherNewer = "any other newer version"
 )
 
-func newView() *View { return &View{Told: map[string]map[site.Audience]map[string]string{}} }
+func newView() *View {
+	return &View{Told: map[string]map[site.Audience]map[string]string{}, Settings: map[string]string{}}
+}
+
+// addService records the settings of a tree's service.json.
+func (v *View) addService(s *site.Service) {
+	list := func(xs []string) string {
+		if len(xs) == 0 {
+			return "(none)"
+		}
+		return strings.Join(xs, ", ")
+	}
+	prefixes := func(ps []netip.Prefix) string {
+		xs := make([]string, len(ps))
+		for i, p := range ps {
+			xs[i] = p.String()
+		}
+		return list(xs)
+	}
+	url := func(u string) string {
+		if u == "" {
+			return "(not set)"
+		}
+		return u
+	}
+	v.Settings[settingInternalURL] = url(s.InternalURL)
+	v.Settings[settingExternalURL] = url(s.ExternalURL)
+	v.Settings["network.inside"] = prefixes(s.Inside)
+	v.Settings["network.trusted_proxies"] = prefixes(s.TrustedProxies)
+	v.Settings["topology_sites"] = list(s.TopologySites)
+}
+
+const (
+	settingInternalURL = "service.internal_url"
+	settingExternalURL = "service.external_url"
+)
+
+// settingEffect says what a change of a setting does to devices.
+func settingEffect(name string) string {
+	switch name {
+	case settingInternalURL, settingExternalURL:
+		return "every update answer gives devices new URLs"
+	case "network.inside", "network.trusted_proxies":
+		return "which clients count as inside changes"
+	}
+	return "which test devices test where changes"
+}
 
 func (v *View) add(l *site.Lookup, describe func(answer string) string) {
 	key := l.Identity + " " + l.UpdateType
@@ -123,6 +174,12 @@ func PlanView(p *Plan) *View {
 	for i := range p.Lookups {
 		v.add(&p.Lookups[i].Lookup, func(a string) string { return describeAnswer(p, a) })
 	}
+	if o := p.Files[site.ServiceName]; o != nil {
+		var s site.Service
+		if json.Unmarshal(o.Data, &s) == nil {
+			v.addService(&s)
+		}
+	}
 	return v
 }
 
@@ -159,12 +216,21 @@ func TreeView(fsys fs.FS) (*View, error) {
 		}
 		v.add(l, describe)
 	}
+	var svc site.Service
+	if b, err := fs.ReadFile(fsys, path.Join(dir, site.ServiceName)); err == nil {
+		if err := json.Unmarshal(b, &svc); err != nil {
+			return nil, fmt.Errorf("%s: %w", site.ServiceName, err)
+		}
+		v.addService(&svc)
+	}
 	return v, nil
 }
 
-// Change is one difference in what devices are told.
+// Change is one difference in what devices are told, or in a setting
+// (then Rule is the setting's name, such as "service.internal_url", and
+// Audience and Reported are empty).
 type Change struct {
-	Rule     string        `json:"rule"` // identity and update type
+	Rule     string        `json:"rule"` // identity and update type, or a setting
 	Audience site.Audience `json:"audience"`
 	Reported string        `json:"reported"`
 	Before   string        `json:"before"`
@@ -184,6 +250,34 @@ func (c Change) NewDowngrade() bool {
 // Diff lists what changes from before to after, sorted.
 func Diff(before, after *View) []Change {
 	var out []Change
+	var names []string
+	// With no tree before, every answer is new already: settings are
+	// compared between two trees (or plans).
+	if len(before.Settings) == 0 || len(after.Settings) == 0 {
+		before, after = &View{Told: before.Told}, &View{Told: after.Told}
+	}
+	for k := range before.Settings {
+		names = append(names, k)
+	}
+	for k := range after.Settings {
+		if _, ok := before.Settings[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		b, a := before.Settings[k], after.Settings[k]
+		if b == "" {
+			b = "(not in the tree)"
+		}
+		if a == "" {
+			a = "(not in the tree)"
+		}
+		if b != a {
+			out = append(out, Change{Rule: k, Before: b, After: a})
+		}
+	}
+	settings := len(out)
 	keys := map[string]bool{}
 	for k := range before.Told {
 		keys[k] = true
@@ -215,7 +309,7 @@ func Diff(before, after *View) []Change {
 			}
 		}
 	}
-	slices.SortFunc(out, func(x, y Change) int {
+	slices.SortFunc(out[settings:], func(x, y Change) int {
 		if c := strings.Compare(x.Rule, y.Rule); c != 0 {
 			return c
 		}
@@ -231,6 +325,11 @@ func Diff(before, after *View) []Change {
 func Summaries(changes []Change) []string {
 	var out []string
 	for i := 0; i < len(changes); {
+		if c := changes[i]; c.Audience == "" {
+			out = append(out, fmt.Sprintf("%s: %s -> %s: %s", c.Rule, c.Before, c.After, settingEffect(c.Rule)))
+			i++
+			continue
+		}
 		j := i
 		for j < len(changes) && changes[j].Rule == changes[i].Rule {
 			j++
@@ -262,9 +361,14 @@ func WriteText(w io.Writer, changes []Change) {
 	for _, s := range Summaries(changes) {
 		fmt.Fprintln(w, s)
 	}
+	if !hasAnswers(changes) {
+		return
+	}
 	fmt.Fprintln(w)
 	for _, c := range changes {
-		fmt.Fprintf(w, "%s  %-10s %-24s %s -> %s\n", c.Rule, c.Audience, c.Reported, c.Before, c.After)
+		if c.Audience != "" {
+			fmt.Fprintf(w, "%s  %-10s %-24s %s -> %s\n", c.Rule, c.Audience, c.Reported, c.Before, c.After)
+		}
 	}
 }
 
@@ -290,11 +394,28 @@ func WriteMarkdown(w io.Writer, changes []Change) {
 	for _, s := range Summaries(changes) {
 		fmt.Fprintf(w, "- %s\n", s)
 	}
+	if !hasAnswers(changes) {
+		return
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| Device | Audience | Reporting | Before | After |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 	for _, c := range changes {
+		if c.Audience == "" {
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", esc(c.Rule), c.Audience, esc(c.Reported), esc(c.Before), esc(c.After))
 	}
+}
+
+// hasAnswers says whether changes has a change of an answer, not only of
+// settings.
+func hasAnswers(changes []Change) bool {
+	for _, c := range changes {
+		if c.Audience != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/duws/duws/builder/policy"
 	"github.com/duws/duws/builder/site"
@@ -14,54 +15,71 @@ import (
 
 // The page for people: in the spirit of the original Control Panel's
 // Pending Updates and Deployed Updates tabs. Self-contained: no scripts,
-// no external assets.
-var pageTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+// no external assets. It reads from a phone-sized 400 px to 1920 px:
+// below 900 px every table row becomes a card whose cells carry their
+// column's name, and wider tables scroll inside their own box rather than
+// widening the page.
+var pageTemplate = template.Must(template.New("index").Funcs(template.FuncMap{"breakable": breakable}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>duws — device updates</title>
 <style>
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #1b1f24; background: #fff; }
+*, *::before, *::after { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 90em; padding: 0 1em; color: #1b1f24; background: #fff; overflow-wrap: break-word; }
 h1 { font-size: 1.6em; margin-bottom: .2em; }
 h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 2px solid #2f6f9f; padding-bottom: .2em; }
+.table { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; width: 100%; margin: .5em 0 1em; }
 th, td { text-align: left; padding: .3em .6em; border-bottom: 1px solid #d6dde4; vertical-align: top; }
-th { background: #eef3f7; }
+th { background: #eef3f7; white-space: nowrap; }
 code { font-family: ui-monospace, monospace; font-size: .92em; }
 td code { white-space: nowrap; }
+.ver { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .state-pending { color: #9a5b00; font-weight: 600; }
 .state-approved { color: #1f7a3a; font-weight: 600; }
 .state-none { color: #6b7580; }
 .meta { color: #4a5560; }
+details { border: 1px solid #d6dde4; border-radius: 4px; margin: .4em 0; padding: 0 .6em; }
+details[open] { padding-bottom: .4em; }
+summary { cursor: pointer; padding: .4em 0; }
+summary .told { color: #4a5560; }
+@media (max-width: 900px) {
+  body { margin: 1em auto; padding: 0 .6em; }
+  table, tbody, tr, td { display: block; width: 100%; }
+  tr:first-child { display: none; }
+  tr { border: 1px solid #d6dde4; border-radius: 4px; margin: 0 0 .6em; }
+  td { border: 0; padding: .15em .6em; }
+  td::before { content: attr(data-label) ": "; color: #4a5560; font-weight: 600; }
+}
 </style>
 </head>
 <body>
 <h1>Device updates</h1>
-<p class="meta">Built {{.Built}} from policy <code>{{.PolicyShort}}</code> and {{.Packages}} package(s). {{.Rules}} rule(s), {{.Pending}} pending, {{.TestDevices}} test device(s).</p>
+<p class="meta">Built {{.Built}} (the newest input's time, or SOURCE_DATE_EPOCH) from policy <code>{{.PolicyShort}}</code> and {{.Packages}} package(s). {{.Rules}} rule(s), {{.Pending}} pending, {{.TestDevices}} test device(s).</p>
 
 <h2>Pending updates</h2>
-{{if .PendingRules}}<table>
-<tr><th>Rule</th><th>Device</th><th>Type</th><th>Pending</th><th>Approved</th><th>Note</th></tr>
-{{range .PendingRules}}<tr><td><code>{{.ID}}</code></td><td>{{.Identity}}</td><td>{{.Type}}</td><td class="state-pending">{{.Pending}}</td><td>{{.Approved}}</td><td>{{.Note}}</td></tr>
-{{end}}</table>{{else}}<p>Nothing is pending.</p>{{end}}
+{{if .PendingRules}}<div class="table"><table>
+<tr><th>Rule</th><th>Device</th><th>Type</th><th>Pending</th><th>Approved</th><th>Restore</th><th>Newer devices</th><th>Note</th></tr>
+{{range .PendingRules}}<tr><td data-label="Rule"><code title="{{.ID}}">{{printf "%.8s" .ID}}</code></td><td data-label="Device">{{breakable .Identity}}</td><td data-label="Type">{{.Type}}</td><td data-label="Pending" class="ver state-pending">{{.Pending}}</td><td data-label="Approved" class="ver">{{.Approved}}</td><td data-label="Restore" class="ver">{{.Restore}}</td><td data-label="Newer devices">{{.Downgrade}}</td><td data-label="Note">{{.Note}}</td></tr>
+{{end}}</table></div>{{else}}<p>Nothing is pending.</p>{{end}}
 
 <h2>Deployed updates</h2>
-<table>
-<tr><th>Rule</th><th>Device</th><th>Type</th><th>State</th><th>Approved</th><th>Pending</th><th>Restore</th><th>Newer devices</th></tr>
-{{range .AllRules}}<tr><td><code>{{.ID}}</code></td><td>{{.Identity}}</td><td>{{.Type}}</td><td class="state-{{.State}}">{{.State}}</td><td>{{.Approved}}</td><td>{{.Pending}}</td><td>{{.Restore}}</td><td>{{.Downgrade}}</td></tr>
-{{end}}</table>
+{{if .DeployedRules}}<div class="table"><table>
+<tr><th>Rule</th><th>Device</th><th>Type</th><th>State</th><th>Approved</th><th>Restore</th><th>Newer devices</th><th>Note</th></tr>
+{{range .DeployedRules}}<tr><td data-label="Rule"><code title="{{.ID}}">{{printf "%.8s" .ID}}</code></td><td data-label="Device">{{breakable .Identity}}</td><td data-label="Type">{{.Type}}</td><td data-label="State" class="state-{{.State}}">{{.State}}</td><td data-label="Approved" class="ver">{{.Approved}}</td><td data-label="Restore" class="ver">{{.Restore}}</td><td data-label="Newer devices">{{.Downgrade}}</td><td data-label="Note">{{.Note}}</td></tr>
+{{end}}</table></div>{{else}}<p>Nothing is deployed{{if .PendingRules}} yet: every rule is pending, above{{end}}.</p>{{end}}
 
 <h2>Test devices</h2>
-{{if .Devices}}<table>
+{{if .Devices}}<div class="table"><table>
 <tr><th>Name</th><th>MAC</th><th>Serial</th><th>Scope</th></tr>
-{{range .Devices}}<tr><td>{{.Name}}</td><td><code>{{.MAC}}</code></td><td><code>{{.Serial}}</code></td><td>{{.Scope}}</td></tr>
-{{end}}</table>{{else}}<p>No test devices.</p>{{end}}
+{{range .Devices}}<tr><td data-label="Name">{{.Name}}</td><td data-label="MAC"><code>{{.MAC}}</code></td><td data-label="Serial"><code>{{.Serial}}</code></td><td data-label="Scope">{{.Scope}}</td></tr>
+{{end}}</table></div>{{else}}<p>No test devices.</p>{{end}}
 
 <h2>What devices are told</h2>
-<table>
-<tr><th>Device</th><th>Type</th><th>Audience</th><th>Reporting</th><th>Told</th></tr>
-{{.Told}}</table>
+{{if .Told}}<p class="meta">Per device and update type; open one for every reported version.</p>
+{{.Told}}{{else}}<p>No rules, so every device is told downloads=0.</p>{{end}}
 </body>
 </html>
 `))
@@ -73,14 +91,14 @@ type pageRule struct {
 type page struct {
 	Built, PolicyShort                    string
 	Packages, Rules, Pending, TestDevices int
-	PendingRules, AllRules                []pageRule
+	PendingRules, DeployedRules           []pageRule // each rule in one of them
 	Devices                               []struct{ Name, MAC, Serial, Scope string }
-	Told                                  template.HTML // rows, written directly: there may be tens of thousands
+	Told                                  template.HTML // written directly: there may be tens of thousands of rows
 }
 
 func renderHTML(p *Plan) []byte {
 	pg := page{
-		Built:       p.Manifest.Built,
+		Built:       humanTime(p.Manifest.Built),
 		PolicyShort: p.Manifest.Inputs.Policy[:12],
 		Packages:    len(p.Manifest.Inputs.Packages),
 		Rules:       len(p.Policy.Rules),
@@ -106,16 +124,21 @@ func renderHTML(p *Plan) []byte {
 			pr.State = "pending"
 			pg.Pending++
 			pg.PendingRules = append(pg.PendingRules, pr)
+			continue
 		case r.Approved != nil:
 			pr.State = "approved"
 		}
-		pg.AllRules = append(pg.AllRules, pr)
+		pg.DeployedRules = append(pg.DeployedRules, pr)
 	}
 	for _, td := range p.Policy.TestDevices {
 		pg.Devices = append(pg.Devices, struct{ Name, MAC, Serial, Scope string }{td.Name, orDash(td.MAC), orDash(td.Serial), td.Scope})
 	}
 	var rows strings.Builder
+	open := len(p.toldRows) <= toldOpenLimit
 	for _, r := range p.toldRows {
+		if open {
+			r = strings.Replace(r, "<details>", "<details open>", 1)
+		}
 		rows.WriteString(r)
 	}
 	pg.Told = template.HTML(rows.String())
@@ -212,20 +235,60 @@ func describeAnswer(p *Plan, name string) string {
 	return site.DescribeAnswer(o.Data)
 }
 
-// toldRows renders the rows of the "what devices are told" table for one
-// lookup.
+// toldOpenLimit is how many devices' "what devices are told" sections
+// are shown open: a small fleet reads at a glance, a large one is a list
+// of summaries to open one by one.
+const toldOpenLimit = 8
+
+// toldRows renders the "what devices are told" section of one lookup: a
+// <details> whose summary says what production devices are mostly told,
+// holding the table of every reported version.
 func toldRows(p *Plan, lp *LookupPlan) string {
 	var rows strings.Builder
+	n := 0
 	for _, aud := range []site.Audience{site.Production, site.Test} {
 		for _, row := range told(p, lp.Lookup.For(aud)) {
 			rows.WriteString("<tr>")
-			for _, cell := range []string{lp.Lookup.Identity, lp.Lookup.UpdateType, string(aud), row[0], row[1]} {
-				rows.WriteString("<td>")
+			for i, cell := range []string{string(aud), row[0], row[1]} {
+				rows.WriteString(`<td data-label="`)
+				rows.WriteString([]string{"Audience", "Reporting", "Told"}[i])
+				rows.WriteString(`">`)
 				rows.WriteString(html.EscapeString(cell))
 				rows.WriteString("</td>")
 			}
 			rows.WriteString("</tr>\n")
+			n++
 		}
 	}
-	return rows.String()
+	prod := lp.Lookup.For(site.Production)
+	var b strings.Builder
+	b.WriteString("<details><summary><strong>")
+	b.WriteString(string(breakable(lp.Lookup.Identity)))
+	b.WriteString("</strong> ")
+	b.WriteString(html.EscapeString(lp.Lookup.UpdateType))
+	b.WriteString(` <span class="told">— production target `)
+	b.WriteString(html.EscapeString(orDash(prod.Target)))
+	fmt.Fprintf(&b, ", %d row(s)</span></summary>\n", n)
+	b.WriteString(`<div class="table"><table>` + "\n<tr><th>Audience</th><th>Reporting</th><th>Told</th></tr>\n")
+	b.WriteString(rows.String())
+	b.WriteString("</table></div></details>\n")
+	return b.String()
+}
+
+// breakable lets a long identity wrap after its slashes, and nowhere else.
+func breakable(s string) template.HTML {
+	parts := strings.Split(s, "/")
+	for i, p := range parts {
+		parts[i] = html.EscapeString(p)
+	}
+	return template.HTML(strings.Join(parts, "/<wbr>"))
+}
+
+// humanTime writes an RFC 3339 time for people: 2013-07-30 12:00 UTC.
+func humanTime(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
 }

@@ -16,7 +16,8 @@ import (
 
 func TestIndexSelfContained(t *testing.T) {
 	in, _ := testInput(t)
-	html := string(mustPlan(t, in).Files[site.IndexName].Data)
+	// <wbr> lets identities wrap after their slashes.
+	html := strings.ReplaceAll(string(mustPlan(t, in).Files[site.IndexName].Data), "<wbr>", "")
 	for _, bad := range []string{"<script", "src=", "href=\"http", "@import", "url("} {
 		if strings.Contains(html, bad) {
 			t.Errorf("index.html is not self-contained: has %q", bad)
@@ -76,7 +77,7 @@ func TestIndexInBrowser(t *testing.T) {
 		}
 		return out.Bytes()
 	}
-	dom := string(run("--dump-dom", "file://"+page))
+	dom := strings.ReplaceAll(string(run("--dump-dom", "file://"+page)), "<wbr>", "")
 	for _, want := range []string{"Pending updates", "Deployed updates", "UCPhone/Polycom/CX600/A/ENU", "What devices are told"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered page lacks %q", want)

@@ -211,3 +211,13 @@ func (s *Store) Leftovers() ([]string, error) {
 	}
 	return names, nil
 }
+
+// ExplainMissing returns err, an error about versions found in no stored
+// package, with the store's directory named first when it does not exist:
+// then the versions are not missing, the directory is.
+func (s *Store) ExplainMissing(err error) error {
+	if _, serr := os.Stat(s.Dir); errors.Is(serr, fs.ErrNotExist) {
+		return fmt.Errorf("the packages directory %s does not exist (check packages: in the policy):\n%w", s.Dir, err)
+	}
+	return err
+}

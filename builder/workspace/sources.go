@@ -127,7 +127,7 @@ func (s *Sources) Load(sourceDateEpoch string) (*plan.Input, error) {
 		cat.Packages = append(cat.Packages, update.Stored{Name: p.Name, Package: &update.Package{Updates: p.Updates}})
 	}
 	if err := pol.CheckVersions(cat.Versions); err != nil {
-		return nil, err
+		return nil, s.Store.ExplainMissing(err)
 	}
 	switch {
 	case sourceDateEpoch != "":

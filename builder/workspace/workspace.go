@@ -59,7 +59,7 @@ func (w *Workspace) Check() (*update.Catalog, error) {
 		return nil, err
 	}
 	if err := w.Doc.Policy().CheckVersions(cat.Versions); err != nil {
-		return nil, err
+		return nil, w.Store.ExplainMissing(err)
 	}
 	return cat, nil
 }

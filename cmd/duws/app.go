@@ -39,7 +39,13 @@ var errFailed = &exitError{code: exitFailed, err: errors.New("")}
 // so tests can call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	cl, err := parseCommandLine(app, args)
+	if err == nil {
+		err = cl.preflight()
+	}
+	if err == nil {
+		err = app.RunContext(ctx, cl.args)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -56,8 +62,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
-		Name:      "duws",
-		Usage:     "device update web service for Lync Phone Edition phones",
+		Name:    "duws",
+		Usage:   "device update web service for Lync Phone Edition phones",
+		Version: versionString(),
+		Description: "Exit codes: 0 success (including nothing to change, said in words), 1 failure, 2 usage error, 3 duws plan found changes, 4 duws plan --fail-on-downgrade found a change that newly sends devices an older version.\n" +
+			"Flags may come before or after arguments; -- ends them. duws help CMD describes a command.",
 		Writer:    stdout,
 		ErrWriter: stderr,
 		// The library must never exit the process itself: run decides.
@@ -66,7 +75,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return usageErrorf("%v", err)
 		},
 		HideHelpCommand: true,
-		Commands:        append(append(policyCommands(), buildCommands()...), serveCommand(), deviceCheckCommand(), usersCommand(), inventoryCommand(), cabCommand()),
+		Commands:        append(append(append([]*cli.Command{initCommand()}, policyCommands()...), buildCommands()...), serveCommand(), deviceCheckCommand(), usersCommand(), inventoryCommand(), cabCommand()),
 	}
 	// Every command reports a usage error with exit code 2.
 	var setUsage func([]*cli.Command)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -32,11 +31,14 @@ func buildCommands() []*cli.Command {
 				&cli.IntFlag{Name: "keep", Value: 5, Usage: "published trees to keep besides the live one (trees live in the last 10 minutes, and trees never published, are kept whatever this says)"},
 				&cli.StringFlag{Name: "sign", Usage: "sign the manifest with the private `KEY` file (from duws keygen)"},
 				&cli.BoolFlag{Name: "no-publish", Usage: "write the tree but leave the live one live"},
+				&cli.BoolFlag{Name: "allow-empty", Usage: "build even with no rules or no packages directory (a tree that tells every phone downloads=0)"},
+				&cli.BoolFlag{Name: "allow-relative-urls", Usage: "build even when service.internal_url or external_url is not set (answers phones cannot use)"},
 			},
 			Action: func(c *cli.Context) error {
 				return runBuild(c.App.Writer, buildOptions{
 					policy: c.String("policy"), out: c.String("out"), keep: c.Int("keep"),
 					sign: c.String("sign"), publish: !c.Bool("no-publish"),
+					allowEmpty: c.Bool("allow-empty"), allowRelativeURLs: c.Bool("allow-relative-urls"),
 				})
 			},
 		},
@@ -62,7 +64,7 @@ func buildCommands() []*cli.Command {
 		{
 			Name:  "keygen",
 			Usage: "make an Ed25519 key pair for signing manifests",
-			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Value: "duws", Usage: "write `PREFIX`.key and PREFIX.pub"}},
+			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Usage: "write `PREFIX`.key and PREFIX.pub (default: the private key in your configuration directory, ~/.config/duws/duws.key, and duws.pub here)"}},
 			Action: func(c *cli.Context) error {
 				return runKeygen(c.App.Writer, c.String("out"))
 			},
@@ -102,33 +104,12 @@ func runPublish(c *cli.Context) error {
 	return nil
 }
 
-func runKeygen(stdout io.Writer, prefix string) error {
-	priv, pub, err := publish.GenerateKey(rand.Reader)
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(prefix+".key", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(priv); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.WriteFile(prefix+".pub", pub, 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote %s.key (keep it secret, out of the policy repository) and %s.pub\n", prefix, prefix)
-	return nil
-}
-
 type buildOptions struct {
 	policy, out, sign string
 	keep              int
 	publish           bool
+
+	allowEmpty, allowRelativeURLs bool // see buildPreflight
 }
 
 // buildMemoryLimit is the soft memory limit of duws build and plan. A build
@@ -166,6 +147,9 @@ func runBuild(stdout io.Writer, o buildOptions) error {
 		return err
 	}
 	defer src.Close()
+	if err := buildPreflight(o.policy, p.Policy, src.Store.Dir, o); err != nil {
+		return err
+	}
 	w := &publish.Writer{Dir: o.out, Keep: o.keep, Open: src.Open}
 	if o.sign != "" {
 		b, err := os.ReadFile(o.sign)
@@ -234,6 +218,9 @@ func runVerify(stdout io.Writer, dir, keyPath string) error {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%s: %d difference(s) from the manifest", dir, len(diffs))}
 	}
 	fmt.Fprintf(stdout, "%s: every file matches the manifest\n", dir)
+	if pub != nil {
+		fmt.Fprintf(stdout, "%s: signature ok (%s)\n", dir, keyPath)
+	}
 	return nil
 }
 

@@ -46,6 +46,9 @@ func runDeviceCheck(stdout io.Writer, c *cli.Context) error {
 	if _, err := policy.ParseVersion(c.String("version")); err != nil {
 		return usageErrorf("check: --version: %v", err)
 	}
+	if err := checkDeviceFlags(c.String("mac"), c.String("serial")); err != nil {
+		return err
+	}
 	req, err := checkRequest(c, id)
 	if err != nil {
 		return err

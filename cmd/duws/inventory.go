@@ -34,6 +34,9 @@ func inventoryCommand() *cli.Command {
 				return err
 			}
 			s := fleet.Summary(approved)
+			if approved == nil {
+				noPolicy(c.App.Writer, c.App.ErrWriter, c.String("policy"), !c.Bool("json") && !c.Bool("csv"))
+			}
 			switch {
 			case c.Bool("json"):
 				err = s.WriteJSON(c.App.Writer)

@@ -58,8 +58,7 @@ func policyCommands() []*cli.Command {
 				if _, err := w.Check(); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.App.Writer, "%s: ok\n", w.Path)
-				return nil
+				return reportValidate(c.App.Writer, c.App.ErrWriter, w.Path, w.Doc.Policy(), w.Store.Dir)
 			},
 		},
 	}
@@ -196,7 +195,7 @@ func runLifecycle(stdout io.Writer, policyPath, op string, selectors []string, d
 	}
 	if dryRun {
 		for _, d := range descs {
-			fmt.Fprintf(stdout, "would have %s\n", d)
+			fmt.Fprintln(stdout, wouldDo(d))
 		}
 		fmt.Fprintf(stdout, "dry run: %s not written\n", w.Path)
 		return nil

@@ -26,6 +26,8 @@ type serveOptions struct {
 	reload                             time.Duration
 	cacheTTL                           time.Duration
 	maxVerifications                   int
+
+	accessLog, dashboardInternal bool // servehttp.go
 }
 
 func serveCommand() *cli.Command {
@@ -52,6 +54,8 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "topology-site", Usage: "the Lync topology `SITE` this responder serves, for site-scoped test devices"},
 			&cli.DurationFlag{Name: "grace", Value: 30 * time.Second, Usage: "on shutdown, how long requests in flight may take to finish"},
 			&cli.DurationFlag{Name: "reload-interval", Value: time.Second, Usage: "how often to look for a new tree"},
+			&cli.BoolFlag{Name: "access-log", Usage: "log one line per request (listener, client, method, path, status, bytes, duration; never credentials)"},
+			&cli.BoolFlag{Name: "dashboard-internal", Usage: "also serve the tree's dashboard at / on the internal listener (it is always at / on the admin listener)"},
 		},
 		Action: func(c *cli.Context) error {
 			o := serveOptions{
@@ -62,6 +66,7 @@ func serveCommand() *cli.Command {
 				htpasswd: c.String("htpasswd"), auditDir: c.String("audit-dir"), server: c.String("server-name"),
 				tsSite: c.String("topology-site"), grace: c.Duration("grace"), reload: c.Duration("reload-interval"),
 				cacheTTL: c.Duration("credential-cache-ttl"), maxVerifications: c.Int("max-verifications"),
+				accessLog: c.Bool("access-log"), dashboardInternal: c.Bool("dashboard-internal"),
 			}
 			return runServe(c.Context, c.App.Writer, c.App.ErrWriter, o)
 		},
@@ -90,6 +95,9 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 	}
 	if len(o.external) > 0 && o.tlsCert == "" && !o.insecureExternal {
 		return usageErrorf("serve: the external listener needs TLS (--tls-cert, --tls-key), or --insecure-external behind a TLS-terminating proxy")
+	}
+	if err := checkAccountSources(o); err != nil {
+		return err
 	}
 	if o.site == "" {
 		dir, err := os.MkdirTemp("", "duws-site-")
@@ -135,7 +143,7 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 			} else if tlsConfig != nil && !(kind == responder.Internal && o.plainInternal) {
 				l.TLS = tlsConfig
 			}
-			l.Server = responder.NewServer(h, l.TLS, logger)
+			l.Server = responder.NewServer(wrapHandler(h, kind, r, o, logger), l.TLS, logger)
 			if err := l.Listen(); err != nil {
 				return err
 			}
@@ -157,8 +165,15 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 		}
 	}
 	fmt.Fprintf(stdout, "serving tree %s from %s\n", r.Tree().ID, o.site)
+	serveReport(stdout, r, cfg, o, serverName(o), lns)
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go r.Watch(wctx, o.reload)
-	return responder.Serve(ctx, lns, o.grace)
+	err = responder.Serve(ctx, lns, o.grace)
+	if err != nil {
+		logger.Error("stopped", "tree", r.Tree().ID, "err", err)
+	} else {
+		logger.Info("stopped", "tree", r.Tree().ID)
+	}
+	return err
 }
