@@ -586,7 +586,13 @@ func (d dialer) withBind(dn, password string) func(context.Context) (*goldap.Con
 		if err != nil {
 			return nil, err
 		}
-		c.SetTimeout(min(d.timeout, d.opTimeout))
+		t := min(d.timeout, d.opTimeout)
+		if dl, ok := ctx.Deadline(); ok {
+			t = min(t, time.Until(dl))
+		}
+		c.SetTimeout(t)
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
 		if d.startTLS {
 			if err := c.StartTLS(d.tls); err != nil {
 				c.Close()

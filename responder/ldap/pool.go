@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -15,6 +16,9 @@ type pool struct {
 	sem  chan struct{} // one token per connection lent or being dialled
 	mu   sync.Mutex
 	idle []idleConn // most recently returned last
+	// dials and ops count connections made and operations run, for
+	// tests of the bound and of the dummy bind.
+	dials, ops atomic.Int64
 }
 
 type idleConn struct {
@@ -42,6 +46,7 @@ func (p *pool) do(ctx context.Context, timeout time.Duration, op func(*goldap.Co
 		c, reused := p.take()
 		if c == nil {
 			var err error
+			p.dials.Add(1)
 			if c, err = p.dial(ctx); err != nil {
 				return err
 			}
@@ -57,6 +62,7 @@ func (p *pool) do(ctx context.Context, timeout time.Duration, op func(*goldap.Co
 		c.SetTimeout(t)
 		// An ended context closes the connection, which ends op at once.
 		stop := context.AfterFunc(ctx, func() { c.Close() })
+		p.ops.Add(1)
 		err := op(c)
 		if !stop() {
 			return errors.Join(err, ctx.Err())

@@ -14,9 +14,9 @@ const (
 // adNever is accountExpires's "never", beside 0.
 const adNever = 1<<63 - 1
 
-// adEpoch is where Active Directory's FILETIME counts from, in 100 ns
-// intervals.
-var adEpoch = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
+// adEpochOffset is the number of seconds from 1601-01-01, where Active
+// Directory's FILETIME counts 100 ns intervals from, to 1970-01-01.
+const adEpochOffset = 11644473600
 
 // ppolicyAdminLock is the pwdAccountLockedTime an administrator sets to
 // lock an account until it is unlocked again.
@@ -62,12 +62,7 @@ func accountState(attrs map[string]string, now time.Time) string {
 	return ""
 }
 
-// adTime converts a FILETIME; times past Go's range are far future.
+// adTime converts a FILETIME.
 func adTime(n int64) time.Time {
-	const maxSeconds = 1 << 40 // some 34,000 years
-	s := n / 1e7
-	if s > maxSeconds {
-		s = maxSeconds
-	}
-	return adEpoch.Add(time.Duration(s) * time.Second)
+	return time.Unix(n/1e7-adEpochOffset, 0)
 }
