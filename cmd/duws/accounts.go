@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/duws/duws/responder"
+	"github.com/duws/duws/responder/account"
 	"github.com/duws/duws/responder/audit"
 	"github.com/duws/duws/responder/htpasswd"
+	"github.com/duws/duws/responder/ldap"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -25,14 +27,22 @@ const (
 )
 
 // setupAccounts fills in the accounts, the limiter and the audit log of a
-// responder configuration, and returns what closes the audit log.
-func setupAccounts(cfg *responder.Config, o serveOptions, logger *slog.Logger) (func(), error) {
+// responder configuration, and returns what closes the audit log. The
+// htpasswd file is asked first, then the directory (dir, nil for none).
+func setupAccounts(cfg *responder.Config, o serveOptions, dir *ldap.Source, logger *slog.Logger) (func(), error) {
+	var chain account.Chain
 	if o.htpasswd != "" {
 		f, err := htpasswd.Open(o.htpasswd, logger)
 		if err != nil {
 			return nil, err
 		}
-		cfg.Users = f
+		chain = append(chain, htpasswdSource{f})
+	}
+	if dir != nil {
+		chain = append(chain, dir)
+	}
+	if len(chain) > 0 {
+		cfg.Users = sourceAuthenticator{src: chain, log: logger}
 	}
 	cfg.Limiter = htpasswd.NewLimiter(failuresPerUser, failuresPerAddr, failureWindow)
 	server := o.server
@@ -130,6 +140,7 @@ func usersCommand() *cli.Command {
 					return nil
 				},
 			},
+			usersTestCommand(),
 		},
 	}
 }

@@ -24,13 +24,14 @@ type serveOptions struct {
 	htpasswd, auditDir, server, tsSite string
 	grace                              time.Duration
 	reload                             time.Duration
+	ldap                               ldapOptions
 }
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "answer devices' checks and serve update files from a built site",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "site", Usage: "the site `DIR` (from duws build); without it, the tree is built from --policy into a temporary directory"},
 			policyFlag,
 			&cli.StringSliceFlag{Name: "internal", Usage: "listen on `ADDR` as the internal web site (repeatable)"},
@@ -48,7 +49,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "topology-site", Usage: "the Lync topology `SITE` this responder serves, for site-scoped test devices"},
 			&cli.DurationFlag{Name: "grace", Value: 30 * time.Second, Usage: "on shutdown, how long requests in flight may take to finish"},
 			&cli.DurationFlag{Name: "reload-interval", Value: time.Second, Usage: "how often to look for a new tree"},
-		},
+		}, ldapFlags()...),
 		Action: func(c *cli.Context) error {
 			o := serveOptions{
 				site: c.String("site"), policy: c.String("policy"),
@@ -57,6 +58,7 @@ func serveCommand() *cli.Command {
 				insecureExternal: c.Bool("insecure-external"), insideOnly: c.Bool("internal-inside-only"), plainInternal: c.Bool("plain-internal"),
 				htpasswd: c.String("htpasswd"), auditDir: c.String("audit-dir"), server: c.String("server-name"),
 				tsSite: c.String("topology-site"), grace: c.Duration("grace"), reload: c.Duration("reload-interval"),
+				ldap: ldapOptionsFrom(c),
 			}
 			return runServe(c.Context, c.App.Writer, c.App.ErrWriter, o)
 		},
@@ -99,7 +101,14 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 		o.site = dir
 	}
 	cfg := responder.Config{Site: o.site, TopologySite: o.tsSite, InternalInsideOnly: o.insideOnly, Logger: logger}
-	closeAudit, err := setupAccounts(&cfg, o, logger)
+	dir, err := o.ldap.source(logger)
+	if err != nil {
+		return err
+	}
+	if dir != nil {
+		defer dir.Close()
+	}
+	closeAudit, err := setupAccounts(&cfg, o, dir, logger)
 	if err != nil {
 		return err
 	}
@@ -123,6 +132,9 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 			h := r.Handler(kind)
 			if kind == responder.Admin {
 				h = r.AdminHandler()
+				if dir != nil {
+					h = ldapMetrics(h, dir)
+				}
 			} else if tlsConfig != nil && !(kind == responder.Internal && o.plainInternal) {
 				l.TLS = tlsConfig
 			}
