@@ -19,12 +19,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -88,7 +90,9 @@ var Users = []User{
 func (u User) DN() string { return u.RDN + ",ou=people," + BaseDN }
 
 // LDIF is the test directory's content.
-func LDIF() string {
+func LDIF() string { return ldifOf(Users) }
+
+func ldifOf(users []User) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: contoso\no: Contoso\n\n", BaseDN)
 	for _, ou := range []string{"people", "services", "groups"} {
@@ -96,13 +100,13 @@ func LDIF() string {
 	}
 	fmt.Fprintf(&b, "dn: %s\nobjectClass: person\ncn: duws\nsn: service\nuserPassword: %s\n\n", BindDN, BindPassword)
 	fmt.Fprintf(&b, "dn: %s\nobjectClass: groupOfNames\ncn: phones\n", Group)
-	for _, u := range Users {
+	for _, u := range users {
 		if u.InGroup {
 			fmt.Fprintf(&b, "member: %s\n", u.DN())
 		}
 	}
 	b.WriteString("\n")
-	for _, u := range Users {
+	for _, u := range users {
 		cn, _ := strings.CutPrefix(u.RDN, "cn=")
 		if strings.HasPrefix(u.RDN, "uid=") {
 			cn = u.UID
@@ -117,34 +121,42 @@ func LDIF() string {
 	return b.String()
 }
 
+// A Setup is a test directory made ready to run: its configuration,
+// certificates and database written under Dir, slapd not started.
+type Setup struct {
+	Dir, Conf, Slapd    string
+	LDAPAddr, LDAPSAddr string // loopback addresses chosen for it
+	CAFile              string
+}
+
+// Args are slapd's arguments to serve the setup in the foreground.
+func (s *Setup) Args() []string {
+	return []string{"-f", s.Conf, "-h", "ldap://" + s.LDAPAddr + "/ ldaps://" + s.LDAPSAddr + "/", "-d", "0"}
+}
+
+// ErrNoSlapd means Debian's slapd (and slapadd) are not installed.
+var ErrNoSlapd = errors.New("slapd not installed (apt-get install slapd ldap-utils)")
+
 // A Directory is a running slapd; Stop and Start take it away and bring
 // it back on the same addresses, with the same data.
 type Directory struct {
-	t                   testing.TB
-	slapd, dir, conf    string
-	LDAPAddr, LDAPSAddr string
-	CAFile              string
-	mu                  sync.Mutex
-	cmd                 *exec.Cmd
-	exited              chan struct{}
-	stderr              *strings.Builder
+	Setup
+	t      testing.TB
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	stderr *strings.Builder
 }
 
-// FindTool finds a Debian tool in PATH or /usr/sbin; without it the test
-// fails in CI and is skipped elsewhere.
-func FindTool(t testing.TB, name string) string {
-	t.Helper()
+// findTool finds a Debian tool in PATH or /usr/sbin.
+func findTool(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
-		return p
+		return p, nil
 	}
 	if p := "/usr/sbin/" + name; fileExists(p) {
-		return p
+		return p, nil
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is needed in CI (.ci/run installs slapd)", name)
-	}
-	t.Skipf("%s not installed (apt-get install slapd ldap-utils)", name)
-	return ""
+	return "", fmt.Errorf("%s: %w", name, ErrNoSlapd)
 }
 
 func fileExists(p string) bool {
@@ -152,26 +164,54 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
+func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer l.Close()
-	return l.Addr().String()
+	return l.Addr().String(), nil
 }
 
-// Start loads the test LDIF into a new slapd and starts it.
+// Start loads the test LDIF into a new slapd and starts it; the test's
+// cleanup stops it. Without slapd, the test fails when CI is set and is
+// skipped otherwise.
 func Start(t testing.TB) *Directory {
 	t.Helper()
-	slapd := FindTool(t, "slapd")
-	slapadd := FindTool(t, "slapadd")
-	dir := t.TempDir()
-	d := &Directory{t: t, slapd: slapd, dir: dir, conf: filepath.Join(dir, "slapd.conf"), LDAPAddr: freeAddr(t), LDAPSAddr: freeAddr(t)}
-	d.CAFile = writePKI(t, dir)
-	os.WriteFile(filepath.Join(dir, "ad.schema"), []byte(adSchema), 0o644)
-	os.MkdirAll(filepath.Join(dir, "db"), 0o700)
+	s, err := Prepare(t.TempDir(), nil)
+	if errors.Is(err, ErrNoSlapd) && os.Getenv("CI") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatalf("%v (in CI, .ci/run installs slapd)", err)
+	}
+	d := &Directory{Setup: *s, t: t}
+	d.Start()
+	t.Cleanup(d.Stop)
+	return d
+}
+
+// Prepare writes a test directory holding Users and extra into dir and
+// loads its database, without starting slapd.
+func Prepare(dir string, extra []User) (*Setup, error) {
+	slapd, err := findTool("slapd")
+	if err != nil {
+		return nil, err
+	}
+	slapadd, err := findTool("slapadd")
+	if err != nil {
+		return nil, err
+	}
+	s := &Setup{Dir: dir, Conf: filepath.Join(dir, "slapd.conf"), Slapd: slapd}
+	if s.LDAPAddr, err = freeAddr(); err != nil {
+		return nil, err
+	}
+	if s.LDAPSAddr, err = freeAddr(); err != nil {
+		return nil, err
+	}
+	if s.CAFile, err = writePKI(dir); err != nil {
+		return nil, err
+	}
 	modules := "moduleload back_mdb\n"
 	overlay := ""
 	if fileExists("/usr/lib/ldap/ppolicy.la") {
@@ -191,7 +231,7 @@ TLSCACertificateFile %[1]s/ca.pem
 TLSCertificateFile %[1]s/server.pem
 TLSCertificateKeyFile %[1]s/server.key
 database mdb
-maxsize 16777216
+maxsize 268435456
 suffix "%[3]s"
 rootdn "cn=admin,%[3]s"
 directory %[1]s/db
@@ -203,24 +243,31 @@ access to *
 	by dn.exact="%[5]s" read
 	by * none
 `, dir, modules, BaseDN, overlay, BindDN)
-	os.WriteFile(d.conf, []byte(conf), 0o600)
 	ldif := filepath.Join(dir, "data.ldif")
-	os.WriteFile(ldif, []byte(LDIF()), 0o600)
-	if out, err := exec.Command(slapadd, "-f", d.conf, "-l", ldif).CombinedOutput(); err != nil {
-		t.Fatalf("slapadd: %v\n%s", err, out)
+	for _, f := range []struct {
+		name string
+		data string
+	}{{"ad.schema", adSchema}, {"slapd.conf", conf}, {"data.ldif", ldifOf(append(slices.Clone(Users), extra...))}} {
+		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.data), 0o600); err != nil {
+			return nil, err
+		}
 	}
-	d.Start()
-	t.Cleanup(d.Stop)
-	return d
+	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o700); err != nil {
+		return nil, err
+	}
+	if out, err := exec.Command(slapadd, "-f", s.Conf, "-l", ldif).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("slapadd: %v\n%s", err, out)
+	}
+	return s, nil
 }
 
-// start starts slapd (again) on the directory's ports and waits until
+// Start starts slapd (again) on the directory's ports and waits until
 // both accept connections.
 func (d *Directory) Start() {
 	d.t.Helper()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	cmd := exec.Command(d.slapd, "-f", d.conf, "-h", "ldap://"+d.LDAPAddr+"/ ldaps://"+d.LDAPSAddr+"/", "-d", "0")
+	cmd := exec.Command(d.Slapd, d.Args()...)
 	d.stderr = new(strings.Builder)
 	cmd.Stdout, cmd.Stderr = d.stderr, d.stderr
 	if err := cmd.Start(); err != nil {
@@ -248,7 +295,7 @@ func (d *Directory) Start() {
 	}
 }
 
-// stop kills slapd and waits for it; stopping a stopped directory does
+// Stop kills slapd and waits for it; stopping a stopped directory does
 // nothing.
 func (d *Directory) Stop() {
 	d.mu.Lock()
@@ -264,9 +311,11 @@ func (d *Directory) Stop() {
 // writePKI writes a throwaway CA (ca.pem) and a server certificate
 // for ldap.contoso.com and 127.0.0.1 (server.pem, server.key) into dir,
 // and returns the CA file.
-func writePKI(t testing.TB, dir string) string {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func writePKI(dir string) (string, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
 	now := time.Now()
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "duws test CA"},
@@ -275,10 +324,16 @@ func writePKI(t testing.TB, dir string) string {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return "", err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: ServerName},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
@@ -287,16 +342,19 @@ func writePKI(t testing.TB, dir string) string {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
-	write := func(name, typ string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	for _, f := range []struct {
+		name, typ string
+		der       []byte
+	}{{"ca.pem", "CERTIFICATE", caDER}, {"server.pem", "CERTIFICATE", der}, {"server.key", "PRIVATE KEY", keyDER}} {
+		if err := os.WriteFile(filepath.Join(dir, f.name), pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der}), 0o600); err != nil {
+			return "", err
 		}
 	}
-	write("ca.pem", "CERTIFICATE", caDER)
-	write("server.pem", "CERTIFICATE", der)
-	write("server.key", "PRIVATE KEY", keyDER)
-	return filepath.Join(dir, "ca.pem")
+	return filepath.Join(dir, "ca.pem"), nil
 }
