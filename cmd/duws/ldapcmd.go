@@ -143,7 +143,7 @@ func (h htpasswdSource) Verify(_ context.Context, user, password string) (accoun
 	if h.f.Check(user, password) {
 		return account.Result{Account: user, Source: h.Name()}, nil
 	}
-	return account.Result{}, fmt.Errorf("htpasswd: %q: unknown user or wrong password: %w", user, account.ErrInvalid)
+	return account.Result{}, fmt.Errorf("%q: unknown user or wrong password: %w", user, account.ErrInvalid)
 }
 
 // sourceAuthenticator lets the responder, which asks a yes-or-no
@@ -234,9 +234,9 @@ func usersTestCommand() *cli.Command {
 				fmt.Fprintf(c.App.Writer, "accepted: %q is account %q of %s\n", user, res.Account, o.url)
 				return nil
 			case errors.Is(err, account.ErrUnavailable):
-				return &exitError{code: exitFailed, err: fmt.Errorf("the directory could not tell: %v", err)}
+				return &exitError{code: exitFailed, err: fmt.Errorf("%s: the directory could not tell: %v", src.Name(), err)}
 			default:
-				fmt.Fprintf(c.App.Writer, "refused: %v\n", err)
+				fmt.Fprintf(c.App.Writer, "refused: %s: %v\n", src.Name(), err)
 				return errFailed
 			}
 		},

@@ -359,7 +359,8 @@ func (s *Source) Close() error {
 	return nil
 }
 
-// Verify checks password for user; see the package documentation.
+// Verify checks password for user; see the package documentation. Its
+// errors do not name the source: a [account.Chain] does.
 func (s *Source) Verify(ctx context.Context, user, password string) (account.Result, error) {
 	res, err := s.verify(ctx, user, password)
 	switch {
@@ -391,14 +392,14 @@ func (s *Source) verify(ctx context.Context, user, password string) (account.Res
 	if password == "" {
 		// An LDAP bind with a DN and no password is an unauthenticated
 		// bind, which directories answer with success.
-		return account.Result{}, fmt.Errorf("ldap: %q: empty password: %w", user, account.ErrInvalid)
+		return account.Result{}, fmt.Errorf("%q: empty password: %w", user, account.ErrInvalid)
 	}
 	if len(password) > maxPasswordLen {
-		return account.Result{}, fmt.Errorf("ldap: %q: password longer than %d bytes: %w", user, maxPasswordLen, account.ErrInvalid)
+		return account.Result{}, fmt.Errorf("%q: password longer than %d bytes: %w", user, maxPasswordLen, account.ErrInvalid)
 	}
 	q, err := parseName(user, s.cfg)
 	if err != nil {
-		return account.Result{}, fmt.Errorf("ldap: %w: %w", err, account.ErrInvalid)
+		return account.Result{}, fmt.Errorf("%w: %w", err, account.ErrInvalid)
 	}
 	e, reason, err := s.find(ctx, q)
 	if err != nil {
@@ -412,10 +413,10 @@ func (s *Source) verify(ctx context.Context, user, password string) (account.Res
 		if err := s.userBind(ctx, s.dummyDN, password); errors.Is(err, account.ErrUnavailable) {
 			return account.Result{}, err
 		}
-		return account.Result{}, fmt.Errorf("ldap: %q: %s: %w", user, reason, account.ErrInvalid)
+		return account.Result{}, fmt.Errorf("%q: %s: %w", user, reason, account.ErrInvalid)
 	}
 	if err := s.userBind(ctx, e.dn, password); err != nil {
-		return account.Result{}, fmt.Errorf("ldap: %q (%s): %w", user, e.dn, err)
+		return account.Result{}, fmt.Errorf("%q (%s): %w", user, e.dn, err)
 	}
 	if s.cfg.Group != "" {
 		in, err := s.inGroup(ctx, e)
@@ -423,7 +424,7 @@ func (s *Source) verify(ctx context.Context, user, password string) (account.Res
 			return account.Result{}, err
 		}
 		if !in {
-			return account.Result{}, fmt.Errorf("ldap: %q (%s): not a member of %s: %w", user, e.dn, s.cfg.Group, account.ErrInvalid)
+			return account.Result{}, fmt.Errorf("%q (%s): not a member of %s: %w", user, e.dn, s.cfg.Group, account.ErrInvalid)
 		}
 	}
 	return account.Result{Account: e.account, Source: s.Name()}, nil
@@ -527,7 +528,7 @@ func (s *Source) timeLimit() int {
 }
 
 func unavailable(op string, err error) error {
-	return fmt.Errorf("ldap: %s: %w: %w", op, err, account.ErrUnavailable)
+	return fmt.Errorf("%s: %w: %w", op, err, account.ErrUnavailable)
 }
 
 // adBindReasons are the "data" codes Active Directory puts in the message

@@ -177,3 +177,51 @@ func TestNewRefuses(t *testing.T) {
 		t.Errorf("plain LDAP with Insecure: %v", err)
 	}
 }
+
+// FuzzParseName checks that whatever a phone sends as a user name, an
+// accepted name becomes a filter that compiles to the user filter AND
+// exactly one equality match on the configured attribute, whose value
+// is the name's user part byte for byte: nothing in a name changes the
+// filter's structure.
+func FuzzParseName(f *testing.F) {
+	seeds := []string{
+		"alice", `CONTOSO\alice`, "alice@contoso.com", "a@b@contoso.com", `CONTOSO\a\b`, `FABRIKAM\x`,
+		"*", "al*", "alice)(uid=*", "*)(|(objectClass=*", `a\2a`, "a\x00b", "é", "p(a)ren", `\`, "@", "",
+		"alice\n", "(", ")", `CONTOSO\*)(uid=*`, "*@contoso.com",
+	}
+	for _, s := range seeds {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	if len(seeds) == 0 {
+		f.Fatal("empty seed corpus")
+	}
+	f.Fuzz(func(t *testing.T, name string, upn bool) {
+		cfg := Config{UserAttr: "uid", Domains: []string{"CONTOSO", "contoso.com"}}
+		if upn {
+			cfg.UserAttr, cfg.UPNAttr = "sAMAccountName", "userPrincipalName"
+		}
+		q, err := parseName(name, cfg)
+		if err != nil {
+			return
+		}
+		if q.attr != cfg.UserAttr && q.attr != cfg.UPNAttr || q.value == "" || !strings.Contains(name, q.value) {
+			t.Fatalf("parseName(%q) = %+v", name, q)
+		}
+		filter := q.filter("(objectClass=person)")
+		p, err := goldap.CompileFilter(filter)
+		if err != nil {
+			t.Fatalf("filter %s for %q does not compile: %v", filter, name, err)
+		}
+		if p.Tag != goldap.FilterAnd || len(p.Children) != 2 {
+			t.Fatalf("filter %s for %q is not an AND of two", filter, name)
+		}
+		eq := p.Children[1]
+		if eq.Tag != goldap.FilterEqualityMatch || len(eq.Children) != 2 {
+			t.Fatalf("filter %s for %q: the second part is not one equality match", filter, name)
+		}
+		if attr, val := string(eq.Children[0].Data.Bytes()), string(eq.Children[1].Data.Bytes()); attr != q.attr || val != q.value {
+			t.Fatalf("filter %s for %q compares %s with %q, want %s with %q", filter, name, attr, val, q.attr, q.value)
+		}
+	})
+}

@@ -235,6 +235,8 @@ maxsize 268435456
 suffix "%[3]s"
 rootdn "cn=admin,%[3]s"
 directory %[1]s/db
+index objectClass eq
+index uid,sAMAccountName,userPrincipalName,member eq
 %[4]s
 access to attrs=userPassword
 	by anonymous auth
