@@ -270,6 +270,7 @@ func (d *Directory) Start() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	cmd := exec.Command(d.Slapd, d.Args()...)
+	dieWithParent(cmd)
 	d.stderr = new(strings.Builder)
 	cmd.Stdout, cmd.Stderr = d.stderr, d.stderr
 	if err := cmd.Start(); err != nil {
