@@ -101,14 +101,14 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 		o.site = dir
 	}
 	cfg := responder.Config{Site: o.site, TopologySite: o.tsSite, InternalInsideOnly: o.insideOnly, Logger: logger}
-	dir, err := o.ldap.source(logger)
+	directory, err := o.ldap.source(logger)
 	if err != nil {
 		return err
 	}
-	if dir != nil {
-		defer dir.Close()
+	if directory != nil {
+		defer directory.Close()
 	}
-	closeAudit, err := setupAccounts(&cfg, o, dir, logger)
+	closeAudit, err := setupAccounts(&cfg, o, directory, logger)
 	if err != nil {
 		return err
 	}
@@ -132,8 +132,8 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 			h := r.Handler(kind)
 			if kind == responder.Admin {
 				h = r.AdminHandler()
-				if dir != nil {
-					h = ldapMetrics(h, dir)
+				if directory != nil {
+					h = ldapMetrics(h, directory)
 				}
 			} else if tlsConfig != nil && !(kind == responder.Internal && o.plainInternal) {
 				l.TLS = tlsConfig
