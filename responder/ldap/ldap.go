@@ -245,6 +245,22 @@ func New(cfg Config) (*Source, error) {
 	return s, nil
 }
 
+// String shows the configuration without the service account's
+// password, so that printing or logging a Config cannot leak it.
+func (cfg Config) String() string {
+	if cfg.BindPassword != "" {
+		cfg.BindPassword = "(hidden)"
+	}
+	type plain Config // without this method
+	return fmt.Sprintf("%+v", plain(cfg))
+}
+
+// GoString is String, for %#v.
+func (cfg Config) GoString() string { return cfg.String() }
+
+// LogValue is String, for log/slog.
+func (cfg Config) LogValue() slog.Value { return slog.StringValue(cfg.String()) }
+
 func (cfg *Config) fill() error {
 	switch cfg.Schema {
 	case "", SchemaAD:

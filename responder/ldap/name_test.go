@@ -2,6 +2,8 @@ package ldap
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -224,4 +226,15 @@ func FuzzParseName(f *testing.F) {
 			t.Fatalf("filter %s for %q compares %s with %q, want %s with %q", filter, name, attr, val, q.attr, q.value)
 		}
 	})
+}
+
+func TestConfigHidesPassword(t *testing.T) {
+	cfg := Config{URL: "ldaps://dc1", BindDN: "cn=duws", BindPassword: "s3cret-service-pw"}
+	var log strings.Builder
+	slog.New(slog.NewTextHandler(&log, nil)).Info("config", "cfg", cfg)
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", &cfg), log.String()} {
+		if strings.Contains(s, cfg.BindPassword) || !strings.Contains(s, "cn=duws") {
+			t.Errorf("printed as %s", s)
+		}
+	}
 }
