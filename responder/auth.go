@@ -181,7 +181,7 @@ func (r *Responder) authenticate(w http.ResponseWriter, req *http.Request, o ori
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterBusy))
 		return account.Result{}, statusErr(http.StatusServiceUnavailable, "accounts unavailable; try again later", nil)
 	}
-	r.log.Debug("credentials refused", "client", o.String(), "err", err)
+	r.log.Info("credentials refused", "client", o.String(), "err", err)
 	return account.Result{}, r.challenge(w)
 }
 

@@ -9,21 +9,35 @@ import (
 	"strings"
 
 	"github.com/duws/duws/responder"
+	"github.com/duws/duws/responder/account"
 	"github.com/duws/duws/responder/audit"
 	"github.com/duws/duws/responder/htpasswd"
+	"github.com/duws/duws/responder/ldap"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
 
 // setupAccounts fills in the accounts, the limiter and the audit log of a
-// responder configuration, and returns what closes the audit log.
-func setupAccounts(cfg *responder.Config, o serveOptions, logger *slog.Logger) (func(), error) {
+// responder configuration, and returns what closes the audit log. The
+// htpasswd file is asked first, then the directory (dir, nil for none).
+func setupAccounts(cfg *responder.Config, o serveOptions, dir *ldap.Source, logger *slog.Logger) (func(), error) {
+	var chain account.Chain
 	if o.htpasswd != "" {
 		f, err := htpasswd.Open(o.htpasswd, logger)
 		if err != nil {
 			return nil, err
 		}
-		cfg.Accounts = f
+		chain = append(chain, f)
+	}
+	if dir != nil {
+		chain = append(chain, dir)
+	}
+	switch len(chain) {
+	case 0:
+	case 1:
+		cfg.Accounts = chain[0]
+	default:
+		cfg.Accounts = chain
 	}
 	server := o.server
 	if server == "" {
@@ -76,20 +90,7 @@ func usersCommand() *cli.Command {
 				Usage:     "add an account, or change its password (read from the terminal, or from standard input with --stdin)",
 				ArgsUsage: "USER",
 				Flags:     []cli.Flag{fileFlag, &cli.BoolFlag{Name: "stdin", Usage: "read the password from the first line of standard input"}},
-				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return usageErrorf("users add: give one user name")
-					}
-					pass, err := readPassword(c.App.ErrWriter, c.Bool("stdin"))
-					if err != nil {
-						return err
-					}
-					if err := htpasswd.Add(c.String("file"), c.Args().First(), pass, 0); err != nil {
-						return err
-					}
-					fmt.Fprintf(c.App.Writer, "%s: account %q set\n", c.String("file"), c.Args().First())
-					return nil
-				},
+				Action:    runUsersAdd,
 			},
 			{
 				Name:      "remove",
@@ -122,8 +123,24 @@ func usersCommand() *cli.Command {
 					return nil
 				},
 			},
+			usersTestCommand(),
 		},
 	}
+}
+
+func runUsersAdd(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageErrorf("users add: give one user name")
+	}
+	pass, err := readPassword(c.App.ErrWriter, c.Bool("stdin"))
+	if err != nil {
+		return err
+	}
+	if err := htpasswd.Add(c.String("file"), c.Args().First(), pass, 0); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%s: account %q set\n", c.String("file"), c.Args().First())
+	return nil
 }
 
 // readPassword reads a password without echo from the terminal, or a line

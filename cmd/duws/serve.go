@@ -26,6 +26,7 @@ type serveOptions struct {
 	reload                             time.Duration
 	cacheTTL                           time.Duration
 	maxVerifications                   int
+	ldap                               ldapOptions
 
 	accessLog, dashboardInternal bool // servehttp.go
 }
@@ -34,7 +35,7 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "answer devices' checks and serve update files from a built site",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "site", Usage: "the site `DIR` (from duws build); without it, the tree is built from --policy into a temporary directory"},
 			policyFlag(),
 			&cli.StringSliceFlag{Name: "internal", Usage: "listen on `ADDR` as the internal web site (repeatable)"},
@@ -56,7 +57,7 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "reload-interval", Value: time.Second, Usage: "how often to look for a new tree"},
 			&cli.BoolFlag{Name: "access-log", Usage: "log one line per request (listener, client, method, path, status, bytes, duration; never credentials)"},
 			&cli.BoolFlag{Name: "dashboard-internal", Usage: "also serve the tree's dashboard at / on the internal listener (it is always at / on the admin listener)"},
-		},
+		}, ldapFlags()...),
 		Action: func(c *cli.Context) error {
 			o := serveOptions{
 				site: c.String("site"), policy: c.String("policy"),
@@ -67,6 +68,7 @@ func serveCommand() *cli.Command {
 				tsSite: c.String("topology-site"), grace: c.Duration("grace"), reload: c.Duration("reload-interval"),
 				cacheTTL: c.Duration("credential-cache-ttl"), maxVerifications: c.Int("max-verifications"),
 				accessLog: c.Bool("access-log"), dashboardInternal: c.Bool("dashboard-internal"),
+				ldap: ldapOptionsFrom(c),
 			}
 			return runServe(c.Context, c.App.Writer, c.App.ErrWriter, o)
 		},
@@ -116,7 +118,14 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = -1 // the flag's 0 means never; the Config's means the default
 	}
-	closeAudit, err := setupAccounts(&cfg, o, logger)
+	directory, err := o.ldap.source(logger)
+	if err != nil {
+		return err
+	}
+	if directory != nil {
+		defer directory.Close()
+	}
+	closeAudit, err := setupAccounts(&cfg, o, directory, logger)
 	if err != nil {
 		return err
 	}
@@ -140,6 +149,9 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 			h := r.Handler(kind)
 			if kind == responder.Admin {
 				h = r.AdminHandler()
+				if directory != nil {
+					h = ldapMetrics(h, directory)
+				}
 			} else if tlsConfig != nil && !(kind == responder.Internal && o.plainInternal) {
 				l.TLS = tlsConfig
 			}

@@ -27,6 +27,9 @@ func accountSources(o serveOptions) []string {
 	if o.htpasswd != "" {
 		s = append(s, "htpasswd file "+o.htpasswd)
 	}
+	if o.ldap.url != "" {
+		s = append(s, "directory "+o.ldap.url)
+	}
 	return s
 }
 
@@ -34,7 +37,7 @@ func accountSources(o serveOptions) []string {
 // authenticate anyone: every phone outside would be told 401.
 func checkAccountSources(o serveOptions) error {
 	if len(o.external) > 0 && len(accountSources(o)) == 0 {
-		return usageErrorf("serve: the external listener has no account source, so every request from outside would be refused (401); give --htpasswd FILE (duws users add --file FILE USER makes one)")
+		return usageErrorf("serve: the external listener has no account source, so every request from outside would be refused (401); give --htpasswd FILE (duws users add --file FILE USER makes one) or a directory with --ldap-url")
 	}
 	return nil
 }
