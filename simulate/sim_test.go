@@ -399,3 +399,28 @@ func newStubDNS(t *testing.T, name string) string {
 	}()
 	return pc.LocalAddr().String()
 }
+
+// TestStorm: every phone checks rounds times, inside and outside counted
+// apart, and nothing about the phones changes.
+func TestStorm(t *testing.T) {
+	f := newFake(t)
+	wrong := phone("wrong", "4.0.7577.4363", "alice", true)
+	wrong.WrongPassword = true
+	fl := &Fleet{Clock: epoch, Phones: []*Phone{phone("a", "4.0.7577.4363", "alice", false), phone("b", "4.0.7577.4398", "alice", false),
+		phone("c", "4.0.7577.4363", "alice", true), wrong}}
+	accounts, _ := ParseAccounts("a", strings.NewReader("alice:s3cret\n"))
+	r, err := Storm(context.Background(), fl, Config{Network: Network{InternalURL: f.url(), Domain: "contoso.com"}, Accounts: accounts}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := *r.Inside, *r.Outside
+	if in.Checks != 6 || in.OK != 6 || out.Checks != 6 || out.OK != 3 || out.Unauthorized != 3 || in.P50 <= 0 || in.P99 < in.P90 || in.ChecksPerSec <= 0 {
+		t.Errorf("inside %+v, outside %+v", in, out)
+	}
+	if fl.Phones[0].Version != "4.0.7577.4363" || fl.Phones[0].LastUpdate != nil || len(f.checks) != 12 {
+		t.Errorf("the storm changed a phone, or sent %d checks (want 12)", len(f.checks))
+	}
+	if _, err := Storm(context.Background(), fl, Config{Network: Network{InternalURL: f.url(), Domain: "contoso.com"}}, stormCheckLimit); err == nil {
+		t.Errorf("a storm of more than %d checks was accepted", stormCheckLimit)
+	}
+}

@@ -227,6 +227,32 @@ func TestSimulateFleet(t *testing.T) {
 		waitForTree(build())
 	}
 
+	// A name the DNS does not know: the phones say so, and the run fails.
+	code, out, errs := runCLI(t, "simulate", "--site", site, "--phones", "3", "--no-user", "100", "--outside", "0", "--domain", "fabrikam.com",
+		"--ca", ca, "--dns", "127.0.0.1:"+dnsPort, "--inside-port", intPort, "--json")
+	var lost simulate.Report
+	if err := json.Unmarshal([]byte(out), &lost); err != nil || code != exitFailed {
+		t.Fatalf("unknown domain: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	for _, d := range lost.Devices {
+		if d.State != simulate.StateNoService || !strings.Contains(d.Error, "ucupdates-r2.fabrikam.com does not resolve at DNS server 127.0.0.1:"+dnsPort) {
+			t.Errorf("unknown domain: %s: %s %q", d.Name, d.State, d.Error)
+		}
+	}
+
+	// The storm: every phone of the fleet checks at once, over TLS.
+	code, out, errs = runCLI(t, "simulate", "--site", site, "--fleet", fleetFile, "--storm", "--ca", ca, "--dns", "127.0.0.1:"+dnsPort,
+		"--inside-port", intPort, "--outside-port", extPort, "--accounts", accounts, "--bind", "127.0.0.0/8", "--json")
+	var storm simulate.StormReport
+	if err := json.Unmarshal([]byte(out), &storm); err != nil || code != 0 {
+		t.Fatalf("storm: exit %d, %v\n%s%s", code, err, out, errs)
+	}
+	if in, ext := storm.Inside, storm.Outside; in == nil || ext == nil || in.OK != kinds["inside with a user"]+kinds["inside, discovering through the DNS"] ||
+		in.Checks != in.OK || ext.OK != kinds["outside with a user"] || ext.Denied != kinds["outside without a user"] ||
+		ext.Unauthorized+ext.Throttled != kinds["outside with a wrong password"] || in.ChecksPerSec <= 0 || in.P99 < in.P50 {
+		t.Errorf("storm: inside %+v, outside %+v; fleet %v", in, ext, kinds)
+	}
+
 	r := simulateRun("example policy")
 	if r.Installs == 0 || r.Downloads == 0 {
 		t.Errorf("example policy: %d downloads, %d installs: the fleet should have had updates to install", r.Downloads, r.Installs)
