@@ -64,7 +64,7 @@ for _ in $(seq 100); do
 done
 
 sim=("$work/duws" simulate --site "$work/site" --ca "$work/cert.pem" --dns "127.0.0.1:$dns" --inside-port "$int"
-	--outside-port "$ext" --accounts "$work/accounts" --concurrency "$conc" --start 2026-01-05T08:00:00Z --json)
+	--outside-port "$ext" --accounts "$work/accounts" --wrong-password 0 --concurrency "$conc" --start 2026-01-05T08:00:00Z --json)
 if [ "${CONVERGE:-1}" != 0 ]; then
 	echo "bench: $phones phones converging on the example policy" >&2
 	"${sim[@]}" --phones "$phones" --fleet "$work/fleet.json" > "$work/converge.json" || true
