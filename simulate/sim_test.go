@@ -168,6 +168,21 @@ func TestPhoneUpdates(t *testing.T) {
 	if !r.Settled || !r.Converged() || r.Installs != 1 || r.Downloads != 1 || r.BytesDownloaded != int64(len(f.image)) {
 		t.Errorf("report: settled %v, converged %v, %d installs, %d downloads, %d bytes", r.Settled, r.Converged(), r.Installs, r.Downloads, r.BytesDownloaded)
 	}
+	// The summary for people says the same, and --list shows the System
+	// Information.
+	var b strings.Builder
+	r.WriteSummary(&b, true)
+	for _, want := range []string{
+		"checks: 3 (1 offered an update, 2 nothing to do, 0 denied, 0 unauthorized, 0 throttled, 0 errors)",
+		"downloads: 1 files, 8.8 KiB, 0 failed; installs: 1;",
+		"settled: the last install came 5m0s after the start",
+		"phones: 1 up-to-date",
+		"p1           4.0.7577.4398  2026-01-05 08:05:00  4.0.7577.4363  up-to-date",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the summary lacks %q:\n%s", want, b.String())
+		}
+	}
 }
 
 // TestCorruptDownloadRetried: a corrupt file is never installed; the
