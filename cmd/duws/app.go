@@ -75,7 +75,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return usageErrorf("%v", err)
 		},
 		HideHelpCommand: true,
-		Commands:        append(append(append([]*cli.Command{initCommand()}, policyCommands()...), buildCommands()...), serveCommand(), deviceCheckCommand(), usersCommand(), inventoryCommand(), cabCommand()),
+		Commands:        append(append(append([]*cli.Command{initCommand()}, policyCommands()...), buildCommands()...), serveCommand(), deviceCheckCommand(), usersCommand(), inventoryCommand(), cabCommand(), simulateCommand()),
 	}
 	// Every command reports a usage error with exit code 2.
 	var setUsage func([]*cli.Command)
