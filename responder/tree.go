@@ -73,10 +73,12 @@ const maxTreeJSON = 64 << 20 // 64 MiB
 // LoadTree reads the tree at dir, which may be a site directory (its live
 // tree is loaded) or a tree.
 func LoadTree(dir string) (*Tree, error) {
-	if _, err := os.Lstat(filepath.Join(dir, site.CurrentName)); err == nil {
-		dir = filepath.Join(dir, site.CurrentName)
+	// A site directory serves its live tree; a tree directory, itself.
+	rel, err := site.ResolveTree(os.DirFS(dir))
+	if err != nil {
+		return nil, err
 	}
-	real, err := filepath.EvalSymlinks(dir)
+	real, err := filepath.EvalSymlinks(filepath.Join(dir, rel))
 	if err != nil {
 		return nil, err
 	}
@@ -135,13 +137,14 @@ func (t *Tree) rootFor(name string) (*os.Root, string) {
 }
 
 func (t *Tree) load() error {
-	if err := t.readJSON(site.ManifestName, -1, &t.Manifest); err != nil {
+	m, _, err := site.ReadManifest(t.root.FS(), ".", t.Dir)
+	if err != nil {
 		return err
 	}
+	t.Manifest = *m
 	if t.Manifest.Format != site.Format {
 		return fmt.Errorf("tree format %d, this responder reads %d", t.Manifest.Format, site.Format)
 	}
-	var err error
 	if t.Built, err = time.Parse(time.RFC3339, t.Manifest.Built); err != nil {
 		return fmt.Errorf("built %q: %w", t.Manifest.Built, err)
 	}

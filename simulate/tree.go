@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -38,13 +39,16 @@ func tableKey(identity, updateType string) string {
 // LoadTree reads a tree, or the live tree of a site directory (one with a
 // "current" link).
 func LoadTree(dir string) (*Tree, error) {
-	if _, err := os.Stat(filepath.Join(dir, site.CurrentName, site.ManifestName)); err == nil {
-		dir = filepath.Join(dir, site.CurrentName)
+	fsys := os.DirFS(dir)
+	rel, err := site.ResolveTree(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %w", err)
 	}
+	dir = filepath.Join(dir, rel)
 	t := &Tree{Dir: dir, byKey: make(map[string]*site.Lookup)}
-	var m site.Manifest
-	if err := readJSON(filepath.Join(dir, site.ManifestName), &m); err != nil {
-		return nil, err
+	m, _, err := site.ReadManifest(fsys, rel, dir)
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %w", err)
 	}
 	if m.Format != site.Format {
 		return nil, fmt.Errorf("simulate: tree %s: format %d, want %d", dir, m.Format, site.Format)
@@ -55,19 +59,16 @@ func LoadTree(dir string) (*Tree, error) {
 	if err := readJSON(filepath.Join(dir, site.DevicesName), &t.Devices); err != nil {
 		return nil, err
 	}
-	for _, f := range m.Files {
-		if !strings.HasPrefix(f.Path, site.LookupDir+"/") {
-			continue
-		}
-		var l site.Lookup
-		if err := readJSON(filepath.Join(dir, filepath.FromSlash(f.Path)), &l); err != nil {
-			return nil, err
+	for _, p := range m.LookupPaths() {
+		l, err := site.ReadLookup(fsys, path.Join(rel, p))
+		if err != nil {
+			return nil, fmt.Errorf("simulate: %w", err)
 		}
 		if _, err := device.ParseIdentity(l.Identity); err != nil {
-			return nil, fmt.Errorf("simulate: %s: %v", f.Path, err)
+			return nil, fmt.Errorf("simulate: %s: %v", p, err)
 		}
-		t.Tables = append(t.Tables, &l)
-		t.byKey[tableKey(l.Identity, l.UpdateType)] = &l
+		t.Tables = append(t.Tables, l)
+		t.byKey[tableKey(l.Identity, l.UpdateType)] = l
 	}
 	if len(t.Tables) == 0 {
 		return nil, fmt.Errorf("simulate: tree %s: no lookup tables", dir)
