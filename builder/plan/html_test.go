@@ -1,7 +1,6 @@
 package plan_test
 
 import (
-	"bytes"
 	"image"
 	"image/png"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/duws/duws/builder/site"
 )
@@ -54,29 +52,7 @@ func TestIndexInBrowser(t *testing.T) {
 	if err := os.WriteFile(page, mustPlan(t, in).Files[site.IndexName].Data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir()}
-	run := func(extra ...string) []byte {
-		cmd := exec.Command(browser, append(args, extra...)...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("chromium %v: %v\n%s", extra, err, errb.String())
-			}
-		case <-time.After(90 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("chromium %v timed out\n%s", extra, errb.String())
-		}
-		return out.Bytes()
-	}
+	run := func(extra ...string) []byte { return runChromium(t, browser, extra...) }
 	dom := strings.ReplaceAll(string(run("--dump-dom", "file://"+page)), "<wbr>", "")
 	for _, want := range []string{"Pending updates", "Deployed updates", "UCPhone/Polycom/CX600/A/ENU", "What devices are told"} {
 		if !strings.Contains(dom, want) {

@@ -185,17 +185,8 @@ http {
 	body := `<DeviceUpdateRequest><Device><DeviceType>UCPhone</DeviceType><MAC>00-04-F2-99-99-99</MAC><Vendor>Polycom</Vendor><Model>CX600</Model>
 <Revision>A</Revision><Locale>ENU</Locale><User>%s</User></Device><Modules><Module><Name>CPE.nbt</Name><Version>4.0.7577.4100</Version></Module></Modules></DeviceUpdateRequest>`
 	do := func(method, url, body, user, pass string) (int, string) {
-		req, _ := http.NewRequest(method, url, strings.NewReader(body))
-		if user != "" {
-			req.SetBasicAuth(user, pass)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		status, b := httpDo(t, client, method, url, body, user, pass)
+		return status, string(b)
 	}
 	status, answer := do("POST", inside+"/RequestHandler/ucdevice.upx", fmt.Sprintf(body, ""), "", "")
 	if status != 200 || !strings.Contains(answer, "<Version>4.0.7577.4363</Version>") {

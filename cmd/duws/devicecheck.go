@@ -55,15 +55,9 @@ func runDeviceCheck(stdout io.Writer, c *cli.Context) error {
 	}
 	tlsCfg := &tls.Config{}
 	if ca := c.String("ca"); ca != "" {
-		b, err := os.ReadFile(ca)
-		if err != nil {
+		if tlsCfg.RootCAs, err = readCAFile(ca); err != nil {
 			return err
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return fmt.Errorf("%s: no PEM certificate", ca)
-		}
-		tlsCfg.RootCAs = pool
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 	resp, err := client.Do(req)
@@ -145,4 +139,18 @@ func explainAnswer(stdout io.Writer, c *cli.Context, resp *http.Response, b []by
 		}
 	}
 	return nil
+}
+
+// readCAFile reads the PEM certificates of a private CA that the service's
+// certificate is checked against.
+func readCAFile(name string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s: no PEM certificate", name)
+	}
+	return pool, nil
 }

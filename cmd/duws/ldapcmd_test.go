@@ -66,17 +66,8 @@ func TestServeWithDirectory(t *testing.T) {
 <Revision>A</Revision><Locale>ENU</Locale><User>sip:alice@contoso.com</User></Device><Modules><Module><Name>CPE.nbt</Name><Version>4.0.7577.4100</Version></Module></Modules></DeviceUpdateRequest>`
 	do := func(method, url, body, user, pass string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, url, strings.NewReader(body))
-		if user != "" {
-			req.SetBasicAuth(user, pass)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		status, b := httpDo(t, client, method, url, body, user, pass)
+		return status, string(b)
 	}
 	status, answer := do("POST", inside+"/RequestHandler/ucdevice.upx", body, "", "")
 	m := regexp.MustCompile(`<ExternalURL>https://[^/<]+(/[^<]+)</ExternalURL>`).FindStringSubmatch(answer)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,13 +150,9 @@ func simulateConfig(o *simulateOptions) (simulate.Config, error) {
 		cfg.Network.Bind = p
 	}
 	if o.ca != "" {
-		b, err := os.ReadFile(o.ca)
+		pool, err := readCAFile(o.ca)
 		if err != nil {
 			return cfg, fmt.Errorf("simulate: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return cfg, fmt.Errorf("simulate: %s: no PEM certificate", o.ca)
 		}
 		cfg.Network.RootCAs = pool
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -163,17 +162,7 @@ func TestAdministratorsFirstDay(t *testing.T) {
 	// ... and downloads its file, as the phone does.
 	get := func(url, user, pass string) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", url, nil)
-		if user != "" {
-			req.SetBasicAuth(user, pass)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		return httpDo(t, client, "GET", url, "", user, pass)
 	}
 	status, image := get(inside+m[1], "", "")
 	sum := sha256.Sum256(image)
