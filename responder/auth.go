@@ -118,6 +118,34 @@ func (c *credCache) len() int {
 	return len(c.entries)
 }
 
+// A client that is locked out is answered after refusalDelay: a guessing
+// loop's connections then wait instead of working, so that a flood of
+// wrong passwords from outside costs the processors almost nothing and
+// checks from inside keep them. refusalDelaySlots bounds how many
+// refusals wait at once (each holds a goroutine); beyond it, refusals are
+// answered at once.
+const (
+	refusalDelay      = time.Second
+	refusalDelaySlots = 1024
+)
+
+// delayRefusal waits refusalDelay, or until the request is gone, when a
+// slot is free.
+func (r *Responder) delayRefusal(ctx context.Context) {
+	select {
+	case r.tarpit <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-r.tarpit }()
+	t := time.NewTimer(refusalDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
 // authenticate checks the HTTP Basic credentials of a request from
 // outside. In order: credentials are accepted only over TLS, or from a
 // trusted proxy that says it terminated TLS; credentials verified a moment
@@ -143,6 +171,7 @@ func (r *Responder) authenticate(w http.ResponseWriter, req *http.Request, o ori
 		r.metrics.authFailures.Add(1)
 		r.metrics.rateLimited.Add(1)
 		w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+		r.delayRefusal(req.Context())
 		return account.Result{}, statusErr(http.StatusTooManyRequests, "too many failed attempts; try again later", nil)
 	}
 	if len(locked) > 0 {

@@ -117,6 +117,7 @@ type Responder struct {
 	limiter *limiter
 	cache   *credCache
 	slots   chan struct{} // one per verification in progress
+	tarpit  chan struct{} // one per refusal being delayed
 }
 
 // New loads the site's live tree.
@@ -131,7 +132,8 @@ func New(cfg Config) (*Responder, error) {
 		cfg.MaxVerifications = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	r := &Responder{cfg: cfg, metrics: newMetrics(), log: cfg.Logger, limiter: newLimiter(cfg.Limits),
-		cache: newCredCache(cfg.CacheTTL), slots: make(chan struct{}, cfg.MaxVerifications)}
+		cache: newCredCache(cfg.CacheTTL), slots: make(chan struct{}, cfg.MaxVerifications),
+		tarpit: make(chan struct{}, refusalDelaySlots)}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
