@@ -86,13 +86,31 @@ func (v *View) add(l *site.Lookup, describe func(answer string) string) {
 	v.Told[key] = map[site.Audience]map[string]string{}
 	for _, aud := range []site.Audience{site.Production, site.Test} {
 		t := l.For(aud)
+		said := answerTexts(t, describe)
 		m := map[string]string{}
 		for ver, i := range t.Versions {
-			m[ver] = markDowngrade(ver, describe(t.Path(i)))
+			m[ver] = markDowngrade(ver, said(i))
 		}
-		m[otherOlder] = describe(t.Path(t.Older))
-		m[otherNewer] = markDowngrade(otherNewer, describe(t.Path(t.Newer)))
+		m[otherOlder] = said(t.Older)
+		m[otherNewer] = markDowngrade(otherNewer, said(t.Newer))
 		v.Told[key][aud] = m
+	}
+}
+
+// answerTexts returns what each answer of t says, describing each once: a
+// table refers to a few answers from many versions, and describing one
+// parses it.
+func answerTexts(t *site.Table, describe func(answer string) string) func(i int) string {
+	texts := make([]string, len(t.Answers))
+	done := make([]bool, len(t.Answers))
+	return func(i int) string {
+		if i < 0 || i >= len(texts) {
+			return describe(t.Path(i))
+		}
+		if !done[i] {
+			texts[i], done[i] = describe(t.Path(i)), true
+		}
+		return texts[i]
 	}
 }
 

@@ -159,9 +159,10 @@ func orDash(s string) string {
 // told summarises a table in a few rows: the versions grouped by what they
 // are told, downgrades named as such.
 func told(p *Plan, t *site.Table) [][2]string {
+	said := answerTexts(t, func(a string) string { return describeAnswer(p, a) })
 	byTold := map[string][]string{}
 	for v, i := range t.Versions {
-		d := markDowngrade(v, describeAnswer(p, t.Path(i)))
+		d := markDowngrade(v, said(i))
 		byTold[d] = append(byTold[d], v)
 	}
 	var rows [][2]string
@@ -173,8 +174,8 @@ func told(p *Plan, t *site.Table) [][2]string {
 	for _, d := range labels {
 		rows = append(rows, [2]string{versionList(byTold[d]), d})
 	}
-	older := describeAnswer(p, t.Path(t.Older))
-	newer := markDowngrade(otherNewer, describeAnswer(p, t.Path(t.Newer)))
+	older := said(t.Older)
+	newer := markDowngrade(otherNewer, said(t.Newer))
 	if older == newer {
 		rows = append(rows, [2]string{"any other version", older})
 	} else {
