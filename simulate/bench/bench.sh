@@ -15,8 +15,9 @@
 #
 # Accounts are hashed at the cost duws users add uses; BCRYPT_COST=4 (with
 # apache2-utils' htpasswd) makes outside checks cheap, to measure the
-# fleet rather than bcrypt (at the default cost, and without a credential
-# cache in the responder, outside requests take most of the run).
+# fleet rather than bcrypt (at the default cost each phone's first outside
+# request pays a bcrypt; the responder's credential cache answers the
+# rest).
 # CONVERGE=0 runs only the storm, on a fleet made up for it.
 set -euo pipefail
 phones=${1:-10000}

@@ -8,9 +8,9 @@
 #                 what the responder's credential cache serves
 #   ldap cold     outside checks, a different directory account each
 #                 time (USERS of them): every request searches and binds
-# All over TLS with keep-alive (wrk, 2 threads, 16 connections). Until
-# the responder caches credentials, warm and cold both reach the
-# directory and come out alike.
+# All over TLS with keep-alive (wrk, 2 threads, 16 connections). Warm
+# requests are answered from the responder's credential cache after the
+# first; cold ones all reach the directory.
 #
 #   responder/ldap/bench/bench.sh [SECONDS] [USERS]
 set -euo pipefail
