@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/duws/duws/responder"
+	"github.com/duws/duws/responder/ldap"
 	"github.com/urfave/cli/v2"
 )
 
@@ -88,29 +89,16 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 	if len(o.internal)+len(o.external) == 0 {
 		o.internal = []string{"localhost:8080"}
 	}
-	minTLS, ok := responder.TLSVersions[o.tlsMin]
-	if !ok {
-		return usageErrorf("serve: --tls-min-version %q: want 1.0, 1.1, 1.2 or 1.3", o.tlsMin)
-	}
-	if (o.tlsCert == "") != (o.tlsKey == "") {
-		return usageErrorf("serve: give both --tls-cert and --tls-key, or neither")
-	}
-	if len(o.external) > 0 && o.tlsCert == "" && !o.insecureExternal {
-		return usageErrorf("serve: the external listener needs TLS (--tls-cert, --tls-key), or --insecure-external behind a TLS-terminating proxy")
-	}
-	if err := checkAccountSources(o); err != nil {
+	minTLS, err := checkServeOptions(o)
+	if err != nil {
 		return err
 	}
 	if o.site == "" {
-		dir, err := os.MkdirTemp("", "duws-site-")
+		dir, err := tempSite(stdout, o.policy)
+		defer os.RemoveAll(dir)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		if err := runBuild(io.Discard, buildOptions{policy: o.policy, out: dir, keep: 1, publish: true}); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "built the tree of %s into %s\n", o.policy, dir)
 		o.site = dir
 	}
 	cfg := responder.Config{Site: o.site, TopologySite: o.tsSite, InternalInsideOnly: o.insideOnly, Logger: logger,
@@ -134,47 +122,9 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 	if err != nil {
 		return err
 	}
-	var tlsConfig *tls.Config
-	if o.tlsCert != "" {
-		cr, err := responder.NewCertReloader(o.tlsCert, o.tlsKey, logger)
-		if err != nil {
-			return err
-		}
-		tlsConfig = cr.TLSConfig(minTLS)
-	}
-	var lns []*responder.Listener
-	add := func(kind responder.Kind, addrs []string) error {
-		for _, a := range addrs {
-			l := &responder.Listener{Kind: kind, Addr: a}
-			h := r.Handler(kind)
-			if kind == responder.Admin {
-				h = r.AdminHandler()
-				if directory != nil {
-					h = ldapMetrics(h, directory)
-				}
-			} else if tlsConfig != nil && !(kind == responder.Internal && o.plainInternal) {
-				l.TLS = tlsConfig
-			}
-			l.Server = responder.NewServer(wrapHandler(h, kind, r, o, logger), l.TLS, logger)
-			if err := l.Listen(); err != nil {
-				return err
-			}
-			scheme := "http"
-			if l.TLS != nil {
-				scheme = "https"
-			}
-			fmt.Fprintf(stdout, "%s listener on %s://%s\n", kind, scheme, l.Addr)
-			lns = append(lns, l)
-		}
-		return nil
-	}
-	for _, k := range []struct {
-		kind  responder.Kind
-		addrs []string
-	}{{responder.Internal, o.internal}, {responder.External, o.external}, {responder.Admin, o.admin}} {
-		if err := add(k.kind, k.addrs); err != nil {
-			return err
-		}
+	lns, err := openListeners(stdout, r, o, minTLS, directory, logger)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "serving tree %s from %s\n", r.Tree().ID, o.site)
 	serveReport(stdout, r, cfg, o, serverName(o), lns)
@@ -188,4 +138,76 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOptions) err
 		logger.Info("stopped", "tree", r.Tree().ID)
 	}
 	return err
+}
+
+// tempSite builds the policy into a temporary site directory, for a
+// serve given no --site.
+func tempSite(stdout io.Writer, policy string) (string, error) {
+	dir, err := os.MkdirTemp("", "duws-site-")
+	if err != nil {
+		return "", err
+	}
+	if err := runBuild(io.Discard, buildOptions{policy: policy, out: dir, keep: 1, publish: true}); err != nil {
+		return dir, err
+	}
+	fmt.Fprintf(stdout, "built the tree of %s into %s\n", policy, dir)
+	return dir, nil
+}
+
+// checkServeOptions refuses settings that cannot work, before anything
+// is started, and returns the TLS minimum version.
+func checkServeOptions(o serveOptions) (uint16, error) {
+	minTLS, ok := responder.TLSVersions[o.tlsMin]
+	if !ok {
+		return 0, usageErrorf("serve: --tls-min-version %q: want 1.0, 1.1, 1.2 or 1.3", o.tlsMin)
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return 0, usageErrorf("serve: give both --tls-cert and --tls-key, or neither")
+	}
+	if len(o.external) > 0 && o.tlsCert == "" && !o.insecureExternal {
+		return 0, usageErrorf("serve: the external listener needs TLS (--tls-cert, --tls-key), or --insecure-external behind a TLS-terminating proxy")
+	}
+	return minTLS, checkAccountSources(o)
+}
+
+// openListeners opens the internal, external and admin listeners, each
+// with its handler, and says where they are.
+func openListeners(stdout io.Writer, r *responder.Responder, o serveOptions, minTLS uint16, directory *ldap.Source, logger *slog.Logger) ([]*responder.Listener, error) {
+	var tlsConfig *tls.Config
+	if o.tlsCert != "" {
+		cr, err := responder.NewCertReloader(o.tlsCert, o.tlsKey, logger)
+		if err != nil {
+			return nil, err
+		}
+		tlsConfig = cr.TLSConfig(minTLS)
+	}
+	var lns []*responder.Listener
+	for _, k := range []struct {
+		kind  responder.Kind
+		addrs []string
+	}{{responder.Internal, o.internal}, {responder.External, o.external}, {responder.Admin, o.admin}} {
+		for _, a := range k.addrs {
+			l := &responder.Listener{Kind: k.kind, Addr: a}
+			h := r.Handler(k.kind)
+			if k.kind == responder.Admin {
+				h = r.AdminHandler()
+				if directory != nil {
+					h = ldapMetrics(h, directory)
+				}
+			} else if tlsConfig != nil && !(k.kind == responder.Internal && o.plainInternal) {
+				l.TLS = tlsConfig
+			}
+			l.Server = responder.NewServer(wrapHandler(h, k.kind, r, o, logger), l.TLS, logger)
+			if err := l.Listen(); err != nil {
+				return nil, err
+			}
+			scheme := "http"
+			if l.TLS != nil {
+				scheme = "https"
+			}
+			fmt.Fprintf(stdout, "%s listener on %s://%s\n", k.kind, scheme, l.Addr)
+			lns = append(lns, l)
+		}
+	}
+	return lns, nil
 }
