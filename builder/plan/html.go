@@ -157,22 +157,51 @@ func orDash(s string) string {
 }
 
 // told summarises a table in a few rows: the versions grouped by what they
-// are told, downgrades named as such.
-func told(p *Plan, t *site.Table) [][2]string {
+// are told, downgrades named as such. known are the versions the table
+// lists, sorted: each is parsed once for the whole plan, not once per
+// table and row.
+func told(p *Plan, t *site.Table, known []policy.Version) [][2]string {
 	said := answerTexts(t, func(a string) string { return describeAnswer(p, a) })
-	byTold := map[string][]string{}
-	for v, i := range t.Versions {
-		d := markDowngrade(v, said(i))
-		byTold[d] = append(byTold[d], v)
+	// The version each answer offers, parsed once per answer.
+	type offer struct {
+		v        policy.Version
+		ok, done bool
+	}
+	offered := make([]offer, len(t.Answers))
+	offersOlder := func(i int, than policy.Version) bool {
+		if i < 0 || i >= len(offered) {
+			return false
+		}
+		o := &offered[i]
+		if !o.done {
+			o.done = true
+			if to, ok := strings.CutPrefix(said(i), updatePrefix); ok {
+				v, err := policy.ParseVersion(to)
+				o.v, o.ok = v, err == nil
+			}
+		}
+		return o.ok && o.v.Compare(than) < 0
+	}
+	byTold := map[string][]policy.Version{}
+	var labels []string
+	for _, v := range known {
+		i, ok := t.Versions[p.str(v)]
+		if !ok {
+			continue
+		}
+		d := said(i)
+		if to, ok := strings.CutPrefix(d, updatePrefix); ok && offersOlder(i, v) {
+			d = downgradePrefix + to
+		}
+		if _, seen := byTold[d]; !seen {
+			labels = append(labels, d)
+		}
+		byTold[d] = append(byTold[d], v) // in version order, as known is
 	}
 	var rows [][2]string
-	labels := make([]string, 0, len(byTold))
-	for d := range byTold {
-		labels = append(labels, d)
-	}
 	slices.Sort(labels)
 	for _, d := range labels {
-		rows = append(rows, [2]string{versionList(byTold[d]), d})
+		rows = append(rows, [2]string{versionList(p, byTold[d]), d})
 	}
 	older := said(t.Older)
 	newer := markDowngrade(otherNewer, said(t.Newer))
@@ -186,42 +215,16 @@ func told(p *Plan, t *site.Table) [][2]string {
 }
 
 // versionList names a few versions, or counts many: a fleet's page lists
-// every identity, and fifty versions each would bury it.
-func versionList(vs []string) string {
-	type pv struct {
-		v    policy.Version
-		text string
-		ok   bool
-	}
-	list := make([]pv, len(vs))
-	for i, s := range vs {
-		v, err := policy.ParseVersion(s)
-		list[i] = pv{v, s, err == nil}
-	}
-	cmp := func(a, b pv) int {
-		if !a.ok || !b.ok {
-			return strings.Compare(a.text, b.text)
-		}
-		return a.v.Compare(b.v)
-	}
-	if len(list) <= 6 {
-		slices.SortFunc(list, cmp)
-		texts := make([]string, len(list))
-		for i, x := range list {
-			texts[i] = x.text
+// every identity, and fifty versions each would bury it. vs is sorted.
+func versionList(p *Plan, vs []policy.Version) string {
+	if len(vs) <= 6 {
+		texts := make([]string, len(vs))
+		for i, v := range vs {
+			texts[i] = p.str(v)
 		}
 		return strings.Join(texts, ", ")
 	}
-	lo, hi := list[0], list[0]
-	for _, x := range list[1:] {
-		if cmp(x, lo) < 0 {
-			lo = x
-		}
-		if cmp(x, hi) > 0 {
-			hi = x
-		}
-	}
-	return fmt.Sprintf("%d versions, %s to %s", len(list), lo.text, hi.text)
+	return fmt.Sprintf("%d versions, %s to %s", len(vs), p.str(vs[0]), p.str(vs[len(vs)-1]))
 }
 
 // describeAnswer says in words what an answer tells a device.
@@ -248,7 +251,7 @@ func toldRows(p *Plan, lp *LookupPlan) string {
 	var rows strings.Builder
 	n := 0
 	for _, aud := range []site.Audience{site.Production, site.Test} {
-		for _, row := range told(p, lp.Lookup.For(aud)) {
+		for _, row := range told(p, lp.Lookup.For(aud), lp.Known) {
 			rows.WriteString("<tr>")
 			for i, cell := range []string{string(aud), row[0], row[1]} {
 				rows.WriteString(`<td data-label="`)
