@@ -241,3 +241,21 @@ func TestLDAPFlagsRefused(t *testing.T) {
 		t.Errorf("plain LDAP without --ldap-insecure: exit %d: %s", code, errs)
 	}
 }
+
+// TestDirectoryIsAnAccountSource: an external listener with a directory
+// and no htpasswd file has an account source, and serve does not refuse
+// it; with neither, it is refused with both ways out named.
+func TestDirectoryIsAnAccountSource(t *testing.T) {
+	o := serveOptions{external: []string{"127.0.0.1:4443"}}
+	err := checkAccountSources(o)
+	if err == nil || !strings.Contains(err.Error(), "--htpasswd FILE") || !strings.Contains(err.Error(), "--ldap-url") {
+		t.Errorf("no account source: %v", err)
+	}
+	o.ldap.url = "ldaps://dc1.contoso.com"
+	if err := checkAccountSources(o); err != nil {
+		t.Errorf("a directory only: %v", err)
+	}
+	if got := accountSources(o); len(got) != 1 || !strings.Contains(got[0], "ldaps://dc1.contoso.com") {
+		t.Errorf("accountSources = %q", got)
+	}
+}
