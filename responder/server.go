@@ -180,7 +180,7 @@ func (l *Listener) Listen() error {
 	if err != nil {
 		return err
 	}
-	l.ln = ln
+	l.ln = newLimitListener(ln, maxConns)
 	l.Addr = ln.Addr().String()
 	return nil
 }
